@@ -1,0 +1,51 @@
+namespace FunctionApp.Hosting;
+
+/// <summary>
+/// Every configuration name the app reads, in one place, so code, <c>local.settings.sample.json</c> and the Bicep
+/// app settings cannot drift apart (a test compares them). Names use ':' as .NET configuration does; environment
+/// variables and app settings spell it '__' (for example <c>Tencent__Apps__1400000001__CallbackToken</c>).
+/// </summary>
+public static class AppSettingNames
+{
+    /// <summary>Section of Tencent apps served, one child per SdkAppid: <c>Tencent:Apps:&lt;SdkAppid&gt;:CallbackToken</c>.</summary>
+    public const string TencentApps = "Tencent:Apps";
+
+    /// <summary>Child of each Tencent app: the callback token from the console; empty means unsigned callbacks are accepted.</summary>
+    public const string TencentCallbackTokenKey = "CallbackToken";
+
+    /// <summary>How far a signed callback's RequestTime may be from now, in seconds (default 60).</summary>
+    public const string TencentMaxClockSkewSeconds = "Tencent:MaxClockSkewSeconds";
+
+    /// <summary>The app id OpenIM callbacks are stored under (default "openim").</summary>
+    public const string OpenImAppId = "OpenIm:AppId";
+
+    /// <summary>When set, the OpenIM callback URL is <c>/api/callbacks/openim/&lt;key&gt;</c> and any other key is refused.</summary>
+    public const string OpenImCallbackKey = "OpenIm:CallbackKey";
+
+    /// <summary>Largest callback body accepted, in bytes (default 1 MiB); larger ones get 413.</summary>
+    public const string CallbacksMaxBodyBytes = "Callbacks:MaxBodyBytes";
+
+    /// <summary>Most pairs or items accepted in one callback (default 1000).</summary>
+    public const string CallbacksMaxPairs = "Callbacks:MaxPairs";
+
+    /// <summary>
+    /// Storage for the tables (and, standalone, the queue): a connection string, or a section with
+    /// <c>tableServiceUri</c>, <c>queueServiceUri</c>, <c>credential</c> ("managedidentity") and <c>clientId</c>.
+    /// </summary>
+    public const string RelationshipStorage = "RelationshipStorage";
+
+    /// <summary>Name of the queue between ingestion and apply (Service Bus queue on Azure, Storage queue standalone).</summary>
+    public const string RelationshipEventsQueue = "RelationshipEventsQueue";
+
+    /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
+    public const string ServiceBusConnection = "ServiceBusConnection";
+
+    /// <summary>Comma-separated keys accepted by the standalone query API (header <c>x-api-key</c>).</summary>
+    public const string QueryApiKeys = "QueryApi:Keys";
+
+    /// <summary>Set by the Functions host: the loopback port the custom handler must listen on. Its presence means Functions mode.</summary>
+    public const string FunctionsCustomHandlerPort = "FUNCTIONS_CUSTOMHANDLER_PORT";
+
+    /// <summary>Standalone listening port (default 7071).</summary>
+    public const string Port = "PORT";
+}
