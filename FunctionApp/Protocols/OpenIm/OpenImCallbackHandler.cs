@@ -66,75 +66,75 @@ internal sealed class OpenImCallbackHandler(OpenImOptions options, CallbackLimit
         switch (command)
         {
             case OpenImCommands.AfterAddFriend:
-            {
-                var payload = OpenImPayloadReader.ReadAfterAddFriend(root, limits);
-                return [new(RelationshipKind.FriendRequest, RelationshipAction.Requested, payload.FromUserId, payload.ToUserId,
-                    new AttributeBuilder().Add("reqMsg", payload.ReqMsg).Build())];
-            }
-
-            case OpenImCommands.AfterAddFriendAgree:
-            {
-                // open-im-server sends this from RespondFriendApply only when the answer is "agree" (HandleResult 1),
-                // after AgreeFriendRequest has written the friendship in both directions. fromUserID is the user who
-                // sent the request; the responder travels in a field tagged blackUserID (toUserID in older servers).
-                var payload = OpenImPayloadReader.ReadAfterAddFriendAgree(root, limits);
-                var attributes = new AttributeBuilder()
-                    .Add("handleResult", payload.HandleResult)
-                    .Add("handleMsg", payload.HandleMsg)
-                    .Build();
-                if (payload.HandleResult is null or 1)
                 {
-                    return
-                    [
-                        new(RelationshipKind.Friend, RelationshipAction.Added, payload.FromUserId, payload.ResponderUserId, attributes),
-                        new(RelationshipKind.Friend, RelationshipAction.Added, payload.ResponderUserId, payload.FromUserId, attributes),
-                    ];
+                    var payload = OpenImPayloadReader.ReadAfterAddFriend(root, limits);
+                    return [new(RelationshipKind.FriendRequest, RelationshipAction.Requested, payload.FromUserId, payload.ToUserId,
+                    new AttributeBuilder().Add("reqMsg", payload.ReqMsg).Build())];
                 }
 
-                // Any other answer (a refusal) makes no friends: keep it as request history only.
-                return [new(RelationshipKind.FriendRequest, RelationshipAction.Responded, payload.ResponderUserId, payload.FromUserId, attributes)];
-            }
+            case OpenImCommands.AfterAddFriendAgree:
+                {
+                    // open-im-server sends this from RespondFriendApply only when the answer is "agree" (HandleResult 1),
+                    // after AgreeFriendRequest has written the friendship in both directions. fromUserID is the user who
+                    // sent the request; the responder travels in a field tagged blackUserID (toUserID in older servers).
+                    var payload = OpenImPayloadReader.ReadAfterAddFriendAgree(root, limits);
+                    var attributes = new AttributeBuilder()
+                        .Add("handleResult", payload.HandleResult)
+                        .Add("handleMsg", payload.HandleMsg)
+                        .Build();
+                    if (payload.HandleResult is null or 1)
+                    {
+                        return
+                        [
+                            new(RelationshipKind.Friend, RelationshipAction.Added, payload.FromUserId, payload.ResponderUserId, attributes),
+                        new(RelationshipKind.Friend, RelationshipAction.Added, payload.ResponderUserId, payload.FromUserId, attributes),
+                    ];
+                    }
+
+                    // Any other answer (a refusal) makes no friends: keep it as request history only.
+                    return [new(RelationshipKind.FriendRequest, RelationshipAction.Responded, payload.ResponderUserId, payload.FromUserId, attributes)];
+                }
 
             case OpenImCommands.AfterImportFriends:
-            {
-                // ImportFriends calls BecomeFriends, which writes owner -> friend and friend -> owner for every id:
-                // an import makes friends both ways, so each imported id yields two edges.
-                var payload = OpenImPayloadReader.ReadAfterImportFriends(root, limits);
-                return payload.FriendUserIds
-                    .SelectMany(friend => new EventDraft[]
-                    {
+                {
+                    // ImportFriends calls BecomeFriends, which writes owner -> friend and friend -> owner for every id:
+                    // an import makes friends both ways, so each imported id yields two edges.
+                    var payload = OpenImPayloadReader.ReadAfterImportFriends(root, limits);
+                    return payload.FriendUserIds
+                        .SelectMany(friend => new EventDraft[]
+                        {
                         new(RelationshipKind.Friend, RelationshipAction.Added, payload.OwnerUserId, friend, none),
                         new(RelationshipKind.Friend, RelationshipAction.Added, friend, payload.OwnerUserId, none),
-                    })
-                    .ToList();
-            }
+                        })
+                        .ToList();
+                }
 
             case OpenImCommands.AfterDeleteFriend:
-            {
-                // DeleteFriend removes only the owner's side; the other user keeps the owner in their list.
-                var payload = OpenImPayloadReader.ReadOwnerFriend(root, limits, withRemark: false);
-                return [new(RelationshipKind.Friend, RelationshipAction.Removed, payload.OwnerUserId, payload.FriendUserId, none)];
-            }
+                {
+                    // DeleteFriend removes only the owner's side; the other user keeps the owner in their list.
+                    var payload = OpenImPayloadReader.ReadOwnerFriend(root, limits, withRemark: false);
+                    return [new(RelationshipKind.Friend, RelationshipAction.Removed, payload.OwnerUserId, payload.FriendUserId, none)];
+                }
 
             case OpenImCommands.BeforeAddBlack:
-            {
-                // OpenIM has no after-add-black callback: this is the only sign of a block. The answer lets it go ahead.
-                var payload = OpenImPayloadReader.ReadOwnerBlack(root, limits);
-                return [new(RelationshipKind.Block, RelationshipAction.Added, payload.OwnerUserId, payload.BlackUserId, none)];
-            }
+                {
+                    // OpenIM has no after-add-black callback: this is the only sign of a block. The answer lets it go ahead.
+                    var payload = OpenImPayloadReader.ReadOwnerBlack(root, limits);
+                    return [new(RelationshipKind.Block, RelationshipAction.Added, payload.OwnerUserId, payload.BlackUserId, none)];
+                }
 
             case OpenImCommands.AfterRemoveBlack:
-            {
-                var payload = OpenImPayloadReader.ReadOwnerBlack(root, limits);
-                return [new(RelationshipKind.Block, RelationshipAction.Removed, payload.OwnerUserId, payload.BlackUserId, none)];
-            }
+                {
+                    var payload = OpenImPayloadReader.ReadOwnerBlack(root, limits);
+                    return [new(RelationshipKind.Block, RelationshipAction.Removed, payload.OwnerUserId, payload.BlackUserId, none)];
+                }
 
             case OpenImCommands.AfterSetFriendRemark:
-            {
-                var payload = OpenImPayloadReader.ReadOwnerFriend(root, limits, withRemark: true);
-                return [new(RelationshipKind.Friend, RelationshipAction.Updated, payload.OwnerUserId, payload.FriendUserId,
+                {
+                    var payload = OpenImPayloadReader.ReadOwnerFriend(root, limits, withRemark: true);
+                    return [new(RelationshipKind.Friend, RelationshipAction.Updated, payload.OwnerUserId, payload.FriendUserId,
                     new AttributeBuilder().Add("remark", payload.Remark).Build())];
-            }
+                }
 
             default:
                 throw new InvalidOperationException($"No reader for {command}.");

@@ -85,18 +85,18 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
         switch (command)
         {
             case TencentCommands.FriendAdd:
-            {
-                var payload = TencentPayloadReader.ReadFriendAdd(root, limits);
-                var events = payload.PairList.Select(pair => new EventDraft(
-                    RelationshipKind.Friend, RelationshipAction.Added, pair.FromAccount, pair.ToAccount,
-                    new AttributeBuilder()
-                        .Add("initiator", pair.InitiatorAccount)
-                        .Add("clientCmd", payload.ClientCmd)
-                        .Add("adminAccount", payload.AdminAccount)
-                        .Add("forceFlag", payload.ForceFlag)
-                        .Build())).ToList();
-                return (events, null, TencentAnswers.Ok());
-            }
+                {
+                    var payload = TencentPayloadReader.ReadFriendAdd(root, limits);
+                    var events = payload.PairList.Select(pair => new EventDraft(
+                        RelationshipKind.Friend, RelationshipAction.Added, pair.FromAccount, pair.ToAccount,
+                        new AttributeBuilder()
+                            .Add("initiator", pair.InitiatorAccount)
+                            .Add("clientCmd", payload.ClientCmd)
+                            .Add("adminAccount", payload.AdminAccount)
+                            .Add("forceFlag", payload.ForceFlag)
+                            .Build())).ToList();
+                    return (events, null, TencentAnswers.Ok());
+                }
 
             case TencentCommands.FriendDelete:
                 return (Pairs(root, RelationshipKind.Friend, RelationshipAction.Removed), null, TencentAnswers.Ok());
@@ -106,35 +106,35 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
                 return (Pairs(root, RelationshipKind.Block, RelationshipAction.Removed), null, TencentAnswers.Ok());
 
             case TencentCommands.PrevFriendAdd:
-            {
-                var payload = TencentPayloadReader.ReadPrevFriendAdd(root, limits);
-                var events = payload.FriendItem.Select(item => new EventDraft(
-                    RelationshipKind.FriendRequest, RelationshipAction.Requested, payload.FromAccount, item.ToAccount,
-                    new AttributeBuilder()
-                        .Add("requester", payload.RequesterAccount)
-                        .Add("remark", item.Remark)
-                        .Add("groupName", item.GroupName)
-                        .Add("addSource", item.AddSource)
-                        .Add("addWording", item.AddWording)
-                        .Add("addType", payload.AddType)
-                        .Add("forceAddFlags", payload.ForceAddFlags)
-                        .Build())).ToList();
-                return (events, payload.EventTime, TencentAnswers.OkProceed(payload.FriendItem.Select(i => i.ToAccount)));
-            }
+                {
+                    var payload = TencentPayloadReader.ReadPrevFriendAdd(root, limits);
+                    var events = payload.FriendItem.Select(item => new EventDraft(
+                        RelationshipKind.FriendRequest, RelationshipAction.Requested, payload.FromAccount, item.ToAccount,
+                        new AttributeBuilder()
+                            .Add("requester", payload.RequesterAccount)
+                            .Add("remark", item.Remark)
+                            .Add("groupName", item.GroupName)
+                            .Add("addSource", item.AddSource)
+                            .Add("addWording", item.AddWording)
+                            .Add("addType", payload.AddType)
+                            .Add("forceAddFlags", payload.ForceAddFlags)
+                            .Build())).ToList();
+                    return (events, payload.EventTime, TencentAnswers.OkProceed(payload.FriendItem.Select(i => i.ToAccount)));
+                }
 
             case TencentCommands.PrevFriendResponse:
-            {
-                var payload = TencentPayloadReader.ReadPrevFriendResponse(root, limits);
-                var events = payload.ResponseFriendItem.Select(item => new EventDraft(
-                    RelationshipKind.FriendRequest, RelationshipAction.Responded, payload.FromAccount, item.ToAccount,
-                    new AttributeBuilder()
-                        .Add("requester", payload.RequesterAccount)
-                        .Add("responseAction", item.ResponseAction)
-                        .Add("remark", item.Remark)
-                        .Add("tagName", item.TagName)
-                        .Build())).ToList();
-                return (events, payload.EventTime, TencentAnswers.OkProceed(payload.ResponseFriendItem.Select(i => i.ToAccount)));
-            }
+                {
+                    var payload = TencentPayloadReader.ReadPrevFriendResponse(root, limits);
+                    var events = payload.ResponseFriendItem.Select(item => new EventDraft(
+                        RelationshipKind.FriendRequest, RelationshipAction.Responded, payload.FromAccount, item.ToAccount,
+                        new AttributeBuilder()
+                            .Add("requester", payload.RequesterAccount)
+                            .Add("responseAction", item.ResponseAction)
+                            .Add("remark", item.Remark)
+                            .Add("tagName", item.TagName)
+                            .Build())).ToList();
+                    return (events, payload.EventTime, TencentAnswers.OkProceed(payload.ResponseFriendItem.Select(i => i.ToAccount)));
+                }
 
             default:
                 throw new InvalidOperationException($"No reader for {command}.");
