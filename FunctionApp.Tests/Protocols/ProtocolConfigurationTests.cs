@@ -1,0 +1,97 @@
+using FunctionApp.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace FunctionApp.Tests.Protocols;
+
+public class ProtocolConfigurationTests
+{
+    private static IConfiguration InMemory(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+
+    [Fact]
+    public void Defaults_apply_when_nothing_is_configured()
+    {
+        var (options, warnings) = ProtocolConfiguration.Read(InMemory([]));
+        Assert.Empty(options.Tencent.Apps);
+        Assert.Equal(60, options.Tencent.MaxClockSkewSeconds);
+        Assert.Equal("openim", options.OpenIm.AppId);
+        Assert.Null(options.OpenIm.CallbackKey);
+        Assert.Equal(1024 * 1024, options.Limits.MaxBodyBytes);
+        Assert.Equal(1000, options.Limits.MaxPairs);
+        Assert.Equal(128, options.Limits.MaxUserIdLength);
+        Assert.Equal(192 * 1024, options.Limits.MaxMessageBytes);
+        Assert.Contains(warnings, w => w.Contains("No Tencent app", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("OpenIm:CallbackKey", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Reads_every_setting_by_its_shared_name()
+    {
+        var (options, warnings) = ProtocolConfiguration.Read(InMemory(new()
+        {
+            [$"{AppSettingNames.TencentApps}:1400000001:{AppSettingNames.TencentCallbackTokenKey}"] = "tok1",
+            [$"{AppSettingNames.TencentApps}:1400000002:{AppSettingNames.TencentCallbackTokenKey}"] = "tok2",
+            [AppSettingNames.TencentMaxClockSkewSeconds] = "120",
+            [AppSettingNames.OpenImAppId] = "tenant-a",
+            [AppSettingNames.OpenImCallbackKey] = "k3y",
+            [AppSettingNames.CallbacksMaxBodyBytes] = "2048",
+            [AppSettingNames.CallbacksMaxPairs] = "10",
+        }));
+        Assert.Equal(new Dictionary<string, string> { ["1400000001"] = "tok1", ["1400000002"] = "tok2" }, options.Tencent.Apps);
+        Assert.Equal(120, options.Tencent.MaxClockSkewSeconds);
+        Assert.Equal(("tenant-a", "k3y"), (options.OpenIm.AppId, options.OpenIm.CallbackKey));
+        Assert.Equal((2048, 10), (options.Limits.MaxBodyBytes, options.Limits.MaxPairs));
+        Assert.Empty(warnings);
+    }
+
+    [Fact]
+    public void An_app_without_a_token_is_served_unsigned_with_a_warning()
+    {
+        var (options, warnings) = ProtocolConfiguration.Read(InMemory(new()
+        {
+            ["Tencent:Apps:1400000003:CallbackToken"] = "",
+            ["OpenIm:CallbackKey"] = "k",
+        }));
+        Assert.Equal("", options.Tencent.Apps["1400000003"]);
+        var warning = Assert.Single(warnings);
+        Assert.Contains("1400000003", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reads_the_environment_variable_spelling()
+    {
+        var prefix = $"RC_PROTOCOL_TEST_{Guid.NewGuid():N}_";
+        var names = new[] { prefix + "Tencent__Apps__1400000001__CallbackToken", prefix + "OpenIm__CallbackKey", prefix + "Callbacks__MaxPairs" };
+        try
+        {
+            Environment.SetEnvironmentVariable(names[0], "env-token");
+            Environment.SetEnvironmentVariable(names[1], "env-key");
+            Environment.SetEnvironmentVariable(names[2], "7");
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables(prefix).Build();
+
+            var (options, warnings) = ProtocolConfiguration.Read(configuration);
+            Assert.Equal("env-token", options.Tencent.Apps["1400000001"]);
+            Assert.Equal("env-key", options.OpenIm.CallbackKey);
+            Assert.Equal(7, options.Limits.MaxPairs);
+            Assert.Empty(warnings);
+        }
+        finally
+        {
+            foreach (var name in names)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Callbacks:MaxBodyBytes", "lots")]
+    [InlineData("Callbacks:MaxPairs", "0")]
+    [InlineData("Tencent:MaxClockSkewSeconds", "-5")]
+    [InlineData("OpenIm:CallbackKey", "a/b")]
+    public void A_malformed_setting_fails_with_its_name(string name, string value)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(new() { [name] = value })));
+        Assert.Contains(name, ex.Message, StringComparison.Ordinal);
+    }
+}

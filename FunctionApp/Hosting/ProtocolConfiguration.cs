@@ -1,0 +1,76 @@
+using System.Globalization;
+using FunctionApp.Protocols;
+using FunctionApp.Protocols.OpenIm;
+using FunctionApp.Protocols.Tencent;
+
+namespace FunctionApp.Hosting;
+
+/// <summary>The protocol options read from configuration, and what is worth a warning at startup.</summary>
+public sealed record ProtocolConfigurationResult(ProtocolOptions Options, IReadOnlyList<string> Warnings);
+
+/// <summary>Reads <see cref="ProtocolOptions"/> from configuration under the names in <see cref="AppSettingNames"/>.</summary>
+public static class ProtocolConfiguration
+{
+    /// <exception cref="InvalidOperationException">A number setting is not a positive whole number.</exception>
+    public static ProtocolConfigurationResult Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var warnings = new List<string>();
+
+        var apps = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var app in configuration.GetSection(AppSettingNames.TencentApps).GetChildren())
+        {
+            var token = app[AppSettingNames.TencentCallbackTokenKey]?.Trim() ?? "";
+            apps[app.Key] = token;
+            if (token.Length == 0)
+            {
+                warnings.Add($"Tencent app {app.Key} has no {AppSettingNames.TencentCallbackTokenKey}: its callbacks are accepted without a signature check.");
+            }
+        }
+
+        if (apps.Count == 0)
+        {
+            warnings.Add($"No Tencent app is configured ({AppSettingNames.TencentApps}:<SdkAppid>:{AppSettingNames.TencentCallbackTokenKey}): every Tencent callback will be refused.");
+        }
+
+        var tencent = new TencentOptions { Apps = apps };
+        tencent.MaxClockSkewSeconds = PositiveInt(configuration, AppSettingNames.TencentMaxClockSkewSeconds, tencent.MaxClockSkewSeconds);
+
+        var openIm = new OpenImOptions();
+        var appId = configuration[AppSettingNames.OpenImAppId];
+        if (!string.IsNullOrWhiteSpace(appId))
+        {
+            openIm.AppId = appId.Trim();
+        }
+
+        var key = configuration[AppSettingNames.OpenImCallbackKey];
+        openIm.CallbackKey = string.IsNullOrWhiteSpace(key) ? null : key.Trim();
+        if (openIm.CallbackKey is null)
+        {
+            warnings.Add($"{AppSettingNames.OpenImCallbackKey} is not set: anyone who can reach /api/callbacks/openim can post OpenIM callbacks.");
+        }
+        else if (openIm.CallbackKey.Contains('/', StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{AppSettingNames.OpenImCallbackKey} must be one path segment (no '/').");
+        }
+
+        var limits = new CallbackLimits();
+        limits.MaxBodyBytes = PositiveInt(configuration, AppSettingNames.CallbacksMaxBodyBytes, limits.MaxBodyBytes);
+        limits.MaxPairs = PositiveInt(configuration, AppSettingNames.CallbacksMaxPairs, limits.MaxPairs);
+
+        return new ProtocolConfigurationResult(new ProtocolOptions { Tencent = tencent, OpenIm = openIm, Limits = limits }, warnings);
+    }
+
+    private static int PositiveInt(IConfiguration configuration, string name, int fallback)
+    {
+        var text = configuration[name];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new InvalidOperationException($"{name} must be a positive whole number; it is '{text}'.");
+    }
+}
