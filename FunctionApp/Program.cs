@@ -1,4 +1,4 @@
-var builder = WebApplication.CreateSlimBuilder(args);
-var app = builder.Build();
-app.MapGet("/api/health", () => Results.Ok(new { status = "starting" }));
+using FunctionApp.Hosting;
+
+var app = RelationshipCallbacksApp.Build(args);
 app.Run();

@@ -1,0 +1,58 @@
+using FunctionApp.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace FunctionApp.Tests.Hosting;
+
+public class HostingConfigurationTests
+{
+    private static IConfiguration Settings(params (string Key, string Value)[] values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build();
+
+    [Fact]
+    public void The_functions_handler_port_selects_functions_mode_whatever_PORT_says()
+    {
+        Assert.Equal(new HostingEndpoint(HostingMode.Functions, 41234),
+            HostingEndpoint.From(Settings(("FUNCTIONS_CUSTOMHANDLER_PORT", "41234"), ("PORT", "8080"))));
+    }
+
+    [Fact]
+    public void Without_it_the_app_runs_standalone_on_PORT_or_7071()
+    {
+        Assert.Equal(new HostingEndpoint(HostingMode.Standalone, 8080), HostingEndpoint.From(Settings(("PORT", "8080"))));
+        Assert.Equal(new HostingEndpoint(HostingMode.Standalone, 7071), HostingEndpoint.From(Settings()));
+    }
+
+    [Theory]
+    [InlineData("FUNCTIONS_CUSTOMHANDLER_PORT", "http")]
+    [InlineData("PORT", "70000")]
+    [InlineData("PORT", "-1")]
+    public void A_port_that_is_not_a_port_stops_startup_with_the_setting_named(string name, string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => HostingEndpoint.From(Settings((name, value))));
+        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Body_limit_defaults_to_one_mebibyte_and_reads_the_setting()
+    {
+        Assert.Equal(1024 * 1024, CallbackBodyLimit.Read(Settings()).MaxBodyBytes);
+        Assert.Equal(2049, CallbackBodyLimit.Read(Settings(("Callbacks:MaxBodyBytes", "2048"))).ReadLimit);
+        Assert.Throws<InvalidOperationException>(() => CallbackBodyLimit.Read(Settings(("Callbacks:MaxBodyBytes", "0"))));
+        Assert.Throws<InvalidOperationException>(() => CallbackBodyLimit.Read(Settings(("Callbacks:MaxBodyBytes", "1MB"))));
+    }
+
+    [Fact]
+    public void Query_api_keys_are_comma_separated_trimmed_and_compared_exactly()
+    {
+        var keys = QueryApiKeys.Read(Settings(("QueryApi:Keys", " alpha ,beta,, ")));
+
+        Assert.True(keys.AreConfigured);
+        Assert.True(keys.Accepts("alpha"));
+        Assert.True(keys.Accepts("beta"));
+        Assert.False(keys.Accepts("Alpha"));
+        Assert.False(keys.Accepts("alph"));
+        Assert.False(keys.Accepts(""));
+        Assert.False(keys.Accepts(null));
+        Assert.False(QueryApiKeys.Read(Settings()).AreConfigured);
+    }
+}

@@ -1,0 +1,32 @@
+using FunctionApp.Hosting;
+
+namespace FunctionApp.Api;
+
+/// <summary>Maps every route the handler serves in the given mode.</summary>
+public static class ApiEndpoints
+{
+    public const string HealthRoute = "/api/health";
+    public const string QueryRoutePattern = "/api/v1/{**path}";
+    public const string StandaloneCallbackRoutePattern = "/api/callbacks/{platform}/{**rest}";
+
+    public static IEndpointRouteBuilder MapRelationshipCallbackEndpoints(this IEndpointRouteBuilder endpoints, HostingMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (mode == HostingMode.Functions)
+        {
+            // Functions that have a binding besides HTTP in and out are invoked as POST /{FunctionName}.
+            endpoints.MapPost("/" + FunctionsInvocationEndpoints.ReceiveCallback, FunctionsInvocationEndpoints.ReceiveCallbackAsync);
+            endpoints.MapPost("/" + FunctionsInvocationEndpoints.ApplyRelationshipEvents, FunctionsInvocationEndpoints.ApplyRelationshipEventsAsync);
+        }
+        else
+        {
+            endpoints.MapPost(StandaloneCallbackRoutePattern, CallbackEndpoint.HandleAsync);
+        }
+
+        // HTTP-in/HTTP-out functions are forwarded raw to the same path, so these serve both modes.
+        endpoints.MapGet(QueryRoutePattern, QueryEndpoints.HandleAsync);
+        endpoints.MapGet(HealthRoute, HealthEndpoint.HandleAsync);
+        endpoints.MapFallback(Problems.NotFoundAsync);
+        return endpoints;
+    }
+}

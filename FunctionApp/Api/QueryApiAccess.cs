@@ -1,0 +1,77 @@
+using System.Net;
+using FunctionApp.Hosting;
+
+namespace FunctionApp.Api;
+
+/// <summary>Whether a caller may use the query API, and if not, why.</summary>
+public enum QueryApiAccessDecision
+{
+    Allowed,
+    KeyMissing,
+    KeyRejected,
+    NotLoopback,
+}
+
+/// <summary>
+/// Who may read the query API. Functions mode: the Functions host has already checked the function key
+/// (<c>authLevel: function</c>) and is the only caller on the loopback port. Standalone: a configured key in
+/// <c>x-api-key</c>; with no key configured, loopback callers only.
+/// </summary>
+public static class QueryApiAccess
+{
+    public static QueryApiAccessDecision Decide(HostingMode mode, QueryApiKeys keys, IPAddress? remoteAddress, string? presentedKey)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (mode == HostingMode.Functions)
+        {
+            return QueryApiAccessDecision.Allowed;
+        }
+
+        if (keys.AreConfigured)
+        {
+            if (string.IsNullOrEmpty(presentedKey))
+            {
+                return QueryApiAccessDecision.KeyMissing;
+            }
+
+            return keys.Accepts(presentedKey) ? QueryApiAccessDecision.Allowed : QueryApiAccessDecision.KeyRejected;
+        }
+
+        // A dual-stack listener reports IPv4 callers as IPv4-mapped IPv6 addresses.
+        var caller = remoteAddress is { IsIPv4MappedToIPv6: true } ? remoteAddress.MapToIPv4() : remoteAddress;
+        return caller is not null && IPAddress.IsLoopback(caller)
+            ? QueryApiAccessDecision.Allowed
+            : QueryApiAccessDecision.NotLoopback;
+    }
+
+    /// <summary>Applies the decision to a request; false (and a problem answer written) when the caller is refused.</summary>
+    internal static async Task<bool> AuthorizeAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var presented = context.Request.Headers.TryGetValue(QueryApiKeys.HeaderName, out var values) ? values.ToString() : null;
+        var decision = Decide(
+            services.GetRequiredService<HostingEndpoint>().Mode,
+            services.GetRequiredService<QueryApiKeys>(),
+            context.Connection.RemoteIpAddress,
+            presented);
+
+        switch (decision)
+        {
+            case QueryApiAccessDecision.Allowed:
+                return true;
+            case QueryApiAccessDecision.KeyMissing:
+                context.Response.Headers.WWWAuthenticate = "ApiKey header=\"x-api-key\"";
+                await Problems.WriteAsync(context, StatusCodes.Status401Unauthorized, Problems.ApiKeyRequired, "API key required",
+                    "Send one of the configured query API keys in the x-api-key header.");
+                return false;
+            case QueryApiAccessDecision.KeyRejected:
+                await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, Problems.ApiKeyRejected, "API key rejected",
+                    "The x-api-key header does not hold a configured query API key.");
+                return false;
+            default:
+                await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, Problems.LoopbackOnly, "Loopback callers only",
+                    "No query API key is configured (QueryApi:Keys), so the query API answers callers on this machine only.");
+                return false;
+        }
+    }
+}
