@@ -1,5 +1,6 @@
 using FunctionApp.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FunctionApp.Tests.Hosting;
 
@@ -33,13 +34,16 @@ public class HostingConfigurationTests
     }
 
     [Fact]
-    public void Body_limit_defaults_to_one_mebibyte_and_reads_the_setting()
+    public void Body_limit_the_hosts_enforce_is_the_protocol_setting()
     {
-        Assert.Equal(1024 * 1024, CallbackBodyLimit.Read(Settings()).MaxBodyBytes);
-        Assert.Equal(2049, CallbackBodyLimit.Read(Settings(("Callbacks:MaxBodyBytes", "2048"))).ReadLimit);
-        Assert.Throws<InvalidOperationException>(() => CallbackBodyLimit.Read(Settings(("Callbacks:MaxBodyBytes", "0"))));
-        Assert.Throws<InvalidOperationException>(() => CallbackBodyLimit.Read(Settings(("Callbacks:MaxBodyBytes", "1MB"))));
+        Assert.Equal(1024 * 1024, BodyLimitOf(Settings()).MaxBodyBytes);
+        Assert.Equal(2049, BodyLimitOf(Settings(("Callbacks:MaxBodyBytes", "2048"))).ReadLimit);
+        Assert.Throws<InvalidOperationException>(() => BodyLimitOf(Settings(("Callbacks:MaxBodyBytes", "0"))));
+        Assert.Throws<InvalidOperationException>(() => BodyLimitOf(Settings(("Callbacks:MaxBodyBytes", "1MB"))));
     }
+
+    private static CallbackBodyLimit BodyLimitOf(IConfiguration configuration) =>
+        new ServiceCollection().AddCallbackIngestion(configuration).BuildServiceProvider().GetRequiredService<CallbackBodyLimit>();
 
     [Fact]
     public void Query_api_keys_are_comma_separated_trimmed_and_compared_exactly()

@@ -58,6 +58,11 @@ public static class RelationshipCallbacksApp
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FunctionApp.Hosting");
         HostingLog.Starting(logger, endpoint.Mode, endpoint.Port);
+        foreach (var warning in app.Services.GetRequiredService<ProtocolConfigurationResult>().Warnings)
+        {
+            HostingLog.ConfigurationWarning(logger, warning);
+        }
+
         if (endpoint.Mode == HostingMode.Standalone && !app.Services.GetRequiredService<QueryApiKeys>().AreConfigured)
         {
             HostingLog.QueryApiLoopbackOnly(logger, AppSettingNames.QueryApiKeys);
@@ -69,6 +74,9 @@ internal static partial class HostingLog
 {
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Starting in {Mode} mode on port {Port}")]
     public static partial void Starting(ILogger logger, HostingMode mode, int port);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
+    public static partial void ConfigurationWarning(ILogger logger, string warning);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning,
         Message = "No query API key is configured ({Setting}): the query API answers loopback callers only")]

@@ -1,3 +1,6 @@
+using FunctionApp.Core;
+using FunctionApp.Protocols;
+
 namespace FunctionApp.Hosting;
 
 /// <summary>
@@ -7,12 +10,17 @@ namespace FunctionApp.Hosting;
 /// </summary>
 public static class ServiceCollectionExtensions
 {
-    /// <summary>The callback ingestor (<see cref="Core.ICallbackIngestor"/>) and the body limit the hosts enforce.</summary>
+    /// <summary>
+    /// The callback ingestor (<see cref="ICallbackIngestor"/>), the body limit the hosts enforce, and the protocol
+    /// configuration with its startup warnings. A malformed setting stops startup with the setting named.
+    /// </summary>
     public static IServiceCollection AddCallbackIngestion(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddSingleton(CallbackBodyLimit.Read(configuration));
-        // Ingestor registration (protocols): services.AddSingleton<ICallbackIngestor>(...) from ProtocolConfiguration.Read(configuration).
+        var protocol = ProtocolConfiguration.Read(configuration);
+        services.AddSingleton(protocol);
+        services.AddSingleton(new CallbackBodyLimit(protocol.Options.Limits.MaxBodyBytes));
+        services.AddSingleton<ICallbackIngestor>(new CallbackIngestor(protocol.Options));
         return services;
     }
 
