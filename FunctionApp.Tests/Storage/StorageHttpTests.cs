@@ -166,6 +166,8 @@ public class StorageQueueSigningTests(AzuriteFixture azurite)
             message.Request.Method = method;
             message.Request.Uri.Reset(new Uri(azurite.QueueEndpoint + path + query));
             await pipeline.SendAsync(message, CancellationToken.None);
+            Assert.True(message.Request.Headers.TryGetValue("x-ms-client-request-id", out var requestId) && Guid.TryParse(requestId, out _));
+            Assert.True(message.Request.Headers.TryGetValue("x-ms-version", out var version) && version == StorageClientOptions.DefaultServiceVersion);
             return message.Response.Status;
         }
 
