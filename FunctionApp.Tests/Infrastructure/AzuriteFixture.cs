@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using FunctionApp.Storage.Http;
+
+namespace FunctionApp.Tests.Infrastructure;
+
+/// <summary>
+/// One Azurite (the repository's pinned npm copy) for the whole test run: in memory, on free ports, stopped at the end.
+/// Tests isolate themselves by table or queue name, never by sharing state.
+/// </summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    private AzuriteProcess? _process;
+
+    public AzuriteProcess Azurite => _process ?? throw new InvalidOperationException("Azurite has not started.");
+
+    /// <summary>Connection string with Azurite's path-style endpoints and well-known development key.</summary>
+    public string ConnectionString => Azurite.ConnectionString;
+
+    public Uri BlobEndpoint => Azurite.BlobEndpoint;
+    public Uri QueueEndpoint => Azurite.QueueEndpoint;
+    public Uri TableEndpoint => Azurite.TableEndpoint;
+
+    public StorageAccount Account => StorageConnectionString.Parse(ConnectionString);
+
+    public async Task InitializeAsync() => _process = await AzuriteProcess.StartAsync([]);
+
+    public async Task DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
+{
+    public const string Name = "Azurite";
+}
+
+/// <summary>A running Azurite process on free loopback ports.</summary>
+public sealed class AzuriteProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _location;
+    private readonly ConcurrentQueue<string> _output;
+
+    private AzuriteProcess(Process process, string location, ConcurrentQueue<string> output, string scheme, int blobPort, int queuePort, int tablePort)
+    {
+        _process = process;
+        _location = location;
+        _output = output;
+        BlobEndpoint = new Uri($"{scheme}://127.0.0.1:{blobPort}/{StorageConnectionString.DevelopmentAccountName}");
+        QueueEndpoint = new Uri($"{scheme}://127.0.0.1:{queuePort}/{StorageConnectionString.DevelopmentAccountName}");
+        TableEndpoint = new Uri($"{scheme}://127.0.0.1:{tablePort}/{StorageConnectionString.DevelopmentAccountName}");
+    }
+
+    public Uri BlobEndpoint { get; }
+    public Uri QueueEndpoint { get; }
+    public Uri TableEndpoint { get; }
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol={TableEndpoint.Scheme};AccountName={StorageConnectionString.DevelopmentAccountName};" +
+        $"AccountKey={StorageConnectionString.DevelopmentAccountKey};BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";
+
+    /// <summary>Starts Azurite with <paramref name="extraArguments"/> (for example <c>--oauth basic --cert .. --key ..</c>, which makes it HTTPS).</summary>
+    public static async Task<AzuriteProcess> StartAsync(IReadOnlyList<string> extraArguments)
+    {
+        var root = RepositoryRoot();
+        var executable = Path.Combine(root, "node_modules", ".bin", "azurite");
+        if (!File.Exists(executable))
+        {
+            throw new InvalidOperationException(
+                $"Azurite is not installed at {executable}. Run 'npm ci' in {root}, or run the tests with ./scripts/test.sh, which installs it.");
+        }
+
+        var location = Directory.CreateTempSubdirectory("azurite-tests-").FullName;
+        var (blobPort, queuePort, tablePort) = (FreePort(), FreePort(), FreePort());
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = location,
+        };
+        foreach (var argument in new[]
+                 {
+                     "--silent", "--disableTelemetry", "--inMemoryPersistence",
+                     "--blobHost", "127.0.0.1", "--blobPort", blobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 }.Concat(extraArguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var output = new ConcurrentQueue<string>();
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        process.OutputDataReceived += (_, e) => Keep(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var scheme = extraArguments.Contains("--cert") ? "https" : "http";
+        var azurite = new AzuriteProcess(process, location, output, scheme, blobPort, queuePort, tablePort);
+        try
+        {
+            await azurite.WaitUntilListeningAsync([blobPort, queuePort, tablePort], TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            await azurite.DisposeAsync();
+            throw;
+        }
+
+        return azurite;
+    }
+
+    private async Task WaitUntilListeningAsync(int[] ports, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        foreach (var port in ports)
+        {
+            while (true)
+            {
+                if (_process.HasExited)
+                {
+                    throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}: {string.Join('\n', _output)}");
+                }
+
+                try
+                {
+                    using var client = new TcpClient();
+                    await client.ConnectAsync(IPAddress.Loopback, port);
+                    break;
+                }
+                catch (SocketException) when (deadline.Elapsed < timeout)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+            try
+            {
+                Directory.Delete(_location, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        }
+    }
+
+    /// <summary>The folder holding RelationshipCallbacks.slnx, found by walking up from the test assembly.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "RelationshipCallbacks.slnx")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No RelationshipCallbacks.slnx above {AppContext.BaseDirectory}.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void Keep(ConcurrentQueue<string> output, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        output.Enqueue(line);
+        while (output.Count > 50 && output.TryDequeue(out _))
+        {
+        }
+    }
+}
