@@ -27,7 +27,13 @@ param relationshipEventsQueueName string = 'relationship-events'
 param serviceBusSku serviceBusSkuType = 'Standard'
 
 @description('Optional. Messaging units when serviceBusSku is Premium.')
-@allowed([1, 2, 4, 8, 16])
+@allowed([
+  1
+  2
+  4
+  8
+  16
+])
 param serviceBusPremiumMessagingUnits int = 1
 
 @description('''Optional. Delivery settings of the queue. The 1-minute lock is about 20 times what applying a 1,000-edge batch takes
@@ -44,7 +50,11 @@ param queueSettings queueSettingsType = {
 param storageSku storageSkuType = 'Standard_LRS'
 
 @description('Optional. Memory of each Flex Consumption instance in MB.')
-@allowed([512, 2048, 4096])
+@allowed([
+  512
+  2048
+  4096
+])
 param instanceMemoryMB int = 2048
 
 @description('Optional. Most instances the app scales out to. Table Storage accepts about 20,000 entity writes per second per account, which a few dozen busy instances already reach.')
@@ -193,7 +203,9 @@ module roles 'app/roles.bicep' = {
 module functionApp 'app/functionapp.bicep' = {
   name: 'functionApp'
   // The host reads its storage and the package with the identity as soon as the app starts.
-  dependsOn: [roles]
+  dependsOn: [
+    roles
+  ]
   params: {
     name: names.functionApp
     planName: names.plan

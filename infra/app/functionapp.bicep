@@ -45,7 +45,11 @@ param relationshipEventsQueueName string
 param applicationInsightsConnectionString string
 
 @description('Optional. Memory of each instance in MB.')
-@allowed([512, 2048, 4096])
+@allowed([
+  512
+  2048
+  4096
+])
 param instanceMemoryMB int = 2048
 
 @description('Optional. Most instances the app scales out to.')
@@ -53,11 +57,11 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Optional. Instances kept running for each scale group.')
-param alwaysReady alwaysReadyType = { http: 0, apply: 0 }
+@description('Required. Instances kept running for each scale group.')
+param alwaysReady alwaysReadyType
 
-@description('Optional. Inbound access rules (CIDR lists by purpose). When every list is empty the site accepts any caller.')
-param inboundAllowList inboundAllowListType = { callbacks: [], queries: [] }
+@description('Required. Inbound access rules (CIDR lists by purpose). When every list is empty the site accepts any caller.')
+param inboundAllowList inboundAllowListType
 
 @description('Optional. Tencent callback token per SdkAppid; an empty token accepts unsigned callbacks for that app.')
 @secure()
@@ -80,9 +84,18 @@ param callbackMaxBodyBytes int = 1048576
 param callbackMaxPairs int = 1000
 
 // Flex Consumption names the HTTP group `http` and a single function `function:<name>`.
-var alwaysReadyConfig = concat(
-  alwaysReady.http > 0 ? [{ name: 'http', instanceCount: alwaysReady.http }] : [],
-  alwaysReady.apply > 0 ? [{ name: 'function:ApplyRelationshipEvents', instanceCount: alwaysReady.apply }] : []
+var alwaysReadyConfig = filter(
+  [
+    {
+      name: 'http'
+      instanceCount: alwaysReady.http
+    }
+    {
+      name: 'function:ApplyRelationshipEvents'
+      instanceCount: alwaysReady.apply
+    }
+  ],
+  group => group.instanceCount > 0
 )
 
 // Access restrictions apply to the whole site (App Service cannot filter by path), so the callback and query

@@ -38,9 +38,13 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
-var queueRoles = concat(
-  [roles.serviceBusDataSender, roles.serviceBusDataReceiver],
-  grantQueueManageForScaling ? [roles.serviceBusDataOwner] : []
+var queueRoles = filter(
+  [
+    roles.serviceBusDataSender
+    roles.serviceBusDataReceiver
+    grantQueueManageForScaling ? roles.serviceBusDataOwner : ''
+  ],
+  roleId => !empty(roleId)
 )
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {

@@ -18,7 +18,13 @@ param tags object = {}
 param skuName serviceBusSkuType = 'Standard'
 
 @description('Optional. Messaging units when the tier is Premium (ignored for Standard).')
-@allowed([1, 2, 4, 8, 16])
+@allowed([
+  1
+  2
+  4
+  8
+  16
+])
 param premiumMessagingUnits int = 1
 
 @description('Required. Name of the relationship-events queue.')
