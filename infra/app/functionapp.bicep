@@ -1,0 +1,245 @@
+// The Flex Consumption plan and the function app. The app is a custom handler (runtime `custom`): the
+// package holds host.json, the function folders and the self-contained linux-x64 handler the host starts.
+// Every connection is identity-based through the one user-assigned identity; no key or connection string
+// with a secret is stored, except the callback secrets the IM platforms need.
+
+import { alwaysReadyType, inboundAllowListType } from 'types.bicep'
+
+@description('Required. Name of the function app (globally unique host name).')
+param name string
+
+@description('Required. Name of the Flex Consumption plan.')
+param planName string
+
+@description('Required. Azure region of the plan and the app.')
+param location string
+
+@description('Optional. Tags applied to the plan and the app.')
+param tags object = {}
+
+@description('Required. Resource id of the user-assigned identity the app runs as.')
+param identityResourceId string
+
+@description('Required. Client id of that identity, for the identity-based connection settings.')
+param identityClientId string
+
+@description('Required. URL of the blob container the platform deploys the package from.')
+param deploymentContainerUrl string
+
+@description('Required. Blob endpoint of the storage account (host storage).')
+param storageBlobEndpoint string
+
+@description('Required. Queue endpoint of the storage account (host storage).')
+param storageQueueEndpoint string
+
+@description('Required. Table endpoint of the storage account (host storage and the relationship tables).')
+param storageTableEndpoint string
+
+@description('Required. Host name of the Service Bus namespace.')
+param serviceBusFullyQualifiedNamespace string
+
+@description('Required. Name of the relationship-events queue.')
+param relationshipEventsQueueName string
+
+@description('Required. Application Insights connection string.')
+param applicationInsightsConnectionString string
+
+@description('Optional. Memory of each instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Optional. Most instances the app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Required. Instances kept running for each scale group.')
+param alwaysReady alwaysReadyType
+
+@description('Required. Inbound access rules (CIDR lists by purpose). When every list is empty the site accepts any caller.')
+param inboundAllowList inboundAllowListType
+
+@description('Optional. Tencent callback token per SdkAppid; an empty token accepts unsigned callbacks for that app.')
+@secure()
+param tencentCallbackTokens object = {}
+
+@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
+param tencentMaxClockSkewSeconds int = 60
+
+@description('Optional. App id OpenIM callbacks are stored under.')
+param openImAppId string = 'openim'
+
+@description('Optional. Secret path segment of the OpenIM callback URL; empty accepts OpenIM callbacks without a key.')
+@secure()
+param openImCallbackKey string = ''
+
+@description('Optional. Largest callback body accepted, in bytes.')
+param callbackMaxBodyBytes int = 1048576
+
+@description('Optional. Most pairs or items accepted in one callback.')
+param callbackMaxPairs int = 1000
+
+// Flex Consumption names the HTTP group `http` and a single function `function:<name>`.
+var alwaysReadyConfig = filter(
+  [
+    {
+      name: 'http'
+      instanceCount: alwaysReady.http
+    }
+    {
+      name: 'function:ApplyRelationshipEvents'
+      instanceCount: alwaysReady.apply
+    }
+  ],
+  group => group.instanceCount > 0
+)
+
+// Access restrictions apply to the whole site (App Service cannot filter by path), so the callback and query
+// lists are merged into one allow list; the deployment (SCM) site keeps its own, open, rules.
+var allowRules = concat(
+  map(range(0, length(inboundAllowList.callbacks)), i => {
+    name: 'callbacks-${i}'
+    ipAddress: inboundAllowList.callbacks[i]
+    action: 'Allow'
+    priority: 100 + i
+  }),
+  map(range(0, length(inboundAllowList.queries)), i => {
+    name: 'queries-${i}'
+    ipAddress: inboundAllowList.queries[i]
+    action: 'Allow'
+    priority: 500 + i
+  })
+)
+
+// One setting per Tencent app: Tencent__Apps__<SdkAppid>__CallbackToken.
+var tencentAppSettings = toObject(
+  items(tencentCallbackTokens),
+  app => 'Tencent__Apps__${app.key}__CallbackToken',
+  app => app.value
+)
+
+var identityAppSettings = {
+  // Host storage (keys, leases, diagnostics) through the identity: shared keys are disabled on the account.
+  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+
+  // Service Bus trigger and output binding (read by the host).
+  ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+  ServiceBusConnection__credential: 'managedidentity'
+  ServiceBusConnection__clientId: identityClientId
+
+  // Relationship tables (read by the handler).
+  RelationshipStorage__tableServiceUri: storageTableEndpoint
+  RelationshipStorage__credential: 'managedidentity'
+  RelationshipStorage__clientId: identityClientId
+
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+}
+
+var productAppSettings = {
+  RelationshipEventsQueue: relationshipEventsQueueName
+  Tencent__MaxClockSkewSeconds: string(tencentMaxClockSkewSeconds)
+  OpenIm__AppId: openImAppId
+  OpenIm__CallbackKey: openImCallbackKey
+  Callbacks__MaxBodyBytes: string(callbackMaxBodyBytes)
+  Callbacks__MaxPairs: string(callbackMaxPairs)
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityResourceId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    publicNetworkAccess: 'Enabled'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      ipSecurityRestrictions: allowRules
+      ipSecurityRestrictionsDefaultAction: empty(allowRules) ? 'Allow' : 'Deny'
+      scmIpSecurityRestrictionsUseMain: false
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityResourceId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        alwaysReady: alwaysReadyConfig
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: union(identityAppSettings, productAppSettings, tencentAppSettings)
+}
+
+// No FTP and no basic-auth publishing: deployments authenticate with Entra ID.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+@description('Name of the function app.')
+output name string = site.name
+
+@description('Default host name of the function app.')
+output defaultHostName string = site.properties.defaultHostName

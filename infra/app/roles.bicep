@@ -1,0 +1,130 @@
+// Least-privilege role assignments for the app's identity, and optional read access for an operator.
+// Assignment names are deterministic (guid of scope, principal and role), so redeploying is idempotent.
+
+import { principalTypeType } from 'types.bicep'
+
+@description('Required. Principal id of the function app identity.')
+param appPrincipalId string
+
+@description('Required. Name of the storage account (host storage, deployment container and tables).')
+param storageAccountName string
+
+@description('Required. Name of the Service Bus namespace.')
+param serviceBusNamespaceName string
+
+@description('Required. Name of the relationship-events queue.')
+param queueName string
+
+@description('Required. Name of the Application Insights component.')
+param applicationInsightsName string
+
+@description('Optional. Also grant Azure Service Bus Data Owner on the queue (not the namespace). The Functions scale controller needs the Manage right to read the queue length; without it, scaling sees only whether a message is waiting.')
+param grantQueueManageForScaling bool = true
+
+@description('Optional. Principal id of a person or group allowed to read the tables and receive from the dead-letter queue. Empty grants nothing.')
+param operatorPrincipalId string = ''
+
+@description('Optional. Type of the operator principal.')
+param operatorPrincipalType principalTypeType = 'User'
+
+// Built-in role definition ids (the same in every tenant).
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+var queueRoles = filter(
+  [
+    roles.serviceBusDataSender
+    roles.serviceBusDataReceiver
+    grantQueueManageForScaling ? roles.serviceBusDataOwner : ''
+  ],
+  roleId => !empty(roleId)
+)
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: serviceBusNamespaceName
+
+  resource queue 'queues' existing = {
+    name: queueName
+  }
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+// The host keeps its keys, locks and leases in blobs of AzureWebJobsStorage (Blob Data Owner is the role the
+// Functions docs require for it); it also covers reading the package from the deployment container.
+resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appPrincipalId, roles.storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Account scope, not table scope: besides the relationship tables, the host creates its own diagnostic and
+// scale-metrics tables in AzureWebJobsStorage.
+resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appPrincipalId, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appQueueRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in queueRoles: {
+    name: guid(namespace::queue.id, appPrincipalId, roleId)
+    scope: namespace::queue
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, appPrincipalId, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource operatorTableReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(storage.id, operatorPrincipalId, roles.storageTableDataReader)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorQueueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(namespace::queue.id, operatorPrincipalId, roles.serviceBusDataReceiver)
+  scope: namespace::queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}

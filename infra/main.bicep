@@ -1,0 +1,270 @@
+// Relationship callbacks on Azure: one deployment into an existing resource group creates everything the
+// function app needs. Upload the package from scripts/package.sh afterwards (README "Deploy").
+
+targetScope = 'resourceGroup'
+
+import { alwaysReadyType, inboundAllowListType, principalTypeType, queueSettingsType, serviceBusSkuType, storageSkuType } from 'app/types.bicep'
+
+// ---------------------------------------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------------------------------------
+
+@description('Optional. Azure region of every resource. It must offer the Flex Consumption plan.')
+param location string = resourceGroup().location
+
+@description('Optional. Short prefix of every resource name (letters, digits, hyphens).')
+@minLength(2)
+@maxLength(12)
+param namePrefix string = 'relcb'
+
+@description('Optional. Tags applied to every resource.')
+param tags object = {}
+
+@description('Optional. Name of the Service Bus queue between ingestion and apply (app setting RelationshipEventsQueue).')
+param relationshipEventsQueueName string = 'relationship-events'
+
+@description('Optional. Service Bus tier. Standard fits callback traffic (messages up to 256 KB, which the app respects); Premium adds isolation and predictable latency.')
+param serviceBusSku serviceBusSkuType = 'Standard'
+
+@description('Optional. Messaging units when serviceBusSku is Premium.')
+@allowed([
+  1
+  2
+  4
+  8
+  16
+])
+param serviceBusPremiumMessagingUnits int = 1
+
+@description('''Optional. Delivery settings of the queue. The 1-minute lock is about 20 times what applying a 1,000-edge batch takes
+(some 3,000 entity writes in ~30 entity-group transactions) and the host renews it while the function runs, so a crashed
+instance's message comes back within a minute. 10 deliveries ride out a short storage outage before dead-lettering.''')
+param queueSettings queueSettingsType = {
+  lockDuration: 'PT1M'
+  maxDeliveryCount: 10
+  duplicateDetectionHistoryTimeWindow: 'PT10M'
+  messageTimeToLive: 'P14D'
+}
+
+@description('Optional. Redundancy of the storage account.')
+param storageSku storageSkuType = 'Standard_LRS'
+
+@description('Optional. Memory of each Flex Consumption instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Optional. Most instances the app scales out to. Table Storage accepts about 20,000 entity writes per second per account, which a few dozen busy instances already reach.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Optional. Always-ready instances for the HTTP group and for the apply function (billed while idle).')
+param alwaysReady alwaysReadyType = {
+  http: 0
+  apply: 0
+}
+
+@description('Optional. CIDR ranges allowed to reach the app. Access restrictions are site-wide: once any list is non-empty, every other caller is refused, so list query clients too.')
+param inboundAllowList inboundAllowListType = {
+  callbacks: []
+  queries: []
+}
+
+@description('Optional. Tencent Cloud Chat apps served: an object mapping each SdkAppid to the callback token set in its console (empty string: unsigned callbacks accepted). Example: {"1400000001": "token"}.')
+@secure()
+param tencentCallbackTokens object = {}
+
+@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
+@minValue(1)
+param tencentMaxClockSkewSeconds int = 60
+
+@description('Optional. App id OpenIM callbacks are stored and queried under.')
+param openImAppId string = 'openim'
+
+@description('Optional. Secret last path segment of the OpenIM callback URL (/api/callbacks/openim/<key>). Empty accepts OpenIM callbacks without a key, which the open-source OpenIM cannot sign: set one.')
+@secure()
+param openImCallbackKey string = ''
+
+@description('Optional. Largest callback body accepted, in bytes (larger ones get 413).')
+@minValue(1024)
+param callbackMaxBodyBytes int = 1048576
+
+@description('Optional. Most pairs or items accepted in one callback.')
+@minValue(1)
+param callbackMaxPairs int = 1000
+
+@description('Optional. Days Log Analytics keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+@description('Optional. Grant the app Azure Service Bus Data Owner on the queue (only) so the scale controller can read the queue length.')
+param grantQueueManageForScaling bool = true
+
+@description('Optional. Object id of a user or group that may read the tables and the dead-letter queue (for example: az ad signed-in-user show --query id -o tsv). Empty grants nothing.')
+param operatorPrincipalId string = ''
+
+@description('Optional. Kind of principal operatorPrincipalId is.')
+param operatorPrincipalType principalTypeType = 'User'
+
+// ---------------------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------------------
+
+var token = uniqueString(subscription().id, resourceGroup().id, namePrefix)
+var prefix = toLower(namePrefix)
+var names = {
+  identity: 'id-${prefix}-${token}'
+  storage: take('st${replace(prefix, '-', '')}${token}', 24)
+  serviceBus: 'sb-${prefix}-${token}'
+  workspace: 'log-${prefix}-${token}'
+  applicationInsights: 'appi-${prefix}-${token}'
+  plan: 'plan-${prefix}-${token}'
+  functionApp: 'func-${prefix}-${token}'
+}
+
+@description('Blob container the Flex Consumption plan runs the package from.')
+var deploymentContainerName = 'app-package'
+
+@description('Tables the app reads and writes; the names are fixed by the app (FunctionApp/Hosting/ResourceNames.cs).')
+var relationshipTables = [
+  'RelationshipEdges'
+  'RelationshipEdgesByPeer'
+  'RelationshipHistory'
+]
+
+// ---------------------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------------------
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: names.identity
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: names.storage
+    location: location
+    tags: tags
+    skuName: storageSku
+    deploymentContainerName: deploymentContainerName
+    tableNames: relationshipTables
+  }
+}
+
+module serviceBus 'app/servicebus.bicep' = {
+  name: 'serviceBus'
+  params: {
+    name: names.serviceBus
+    location: location
+    tags: tags
+    skuName: serviceBusSku
+    premiumMessagingUnits: serviceBusPremiumMessagingUnits
+    queueName: relationshipEventsQueueName
+    queueSettings: queueSettings
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    workspaceName: names.workspace
+    applicationInsightsName: names.applicationInsights
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module roles 'app/roles.bicep' = {
+  name: 'roles'
+  params: {
+    appPrincipalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    serviceBusNamespaceName: serviceBus.outputs.name
+    queueName: serviceBus.outputs.queueName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    grantQueueManageForScaling: grantQueueManageForScaling
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
+  }
+}
+
+module functionApp 'app/functionapp.bicep' = {
+  name: 'functionApp'
+  // The host reads its storage and the package with the identity as soon as the app starts.
+  dependsOn: [
+    roles
+  ]
+  params: {
+    name: names.functionApp
+    planName: names.plan
+    location: location
+    tags: tags
+    identityResourceId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    relationshipEventsQueueName: serviceBus.outputs.queueName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReady: alwaysReady
+    inboundAllowList: inboundAllowList
+    tencentCallbackTokens: tencentCallbackTokens
+    tencentMaxClockSkewSeconds: tencentMaxClockSkewSeconds
+    openImAppId: openImAppId
+    openImCallbackKey: openImCallbackKey
+    callbackMaxBodyBytes: callbackMaxBodyBytes
+    callbackMaxPairs: callbackMaxPairs
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Outputs (read by the deploy commands in the README)
+// ---------------------------------------------------------------------------------------------------------
+
+var appUrl = 'https://${functionApp.outputs.defaultHostName}'
+
+@description('Resource group holding everything.')
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+
+@description('Name of the function app (target of the package upload).')
+output FUNCTION_APP_NAME string = functionApp.outputs.name
+
+@description('Base URL of the function app.')
+output FUNCTION_APP_URL string = appUrl
+
+@description('Blob container the platform runs the package from.')
+output DEPLOYMENT_CONTAINER_URL string = storage.outputs.deploymentContainerUrl
+
+@description('Storage account holding the relationship tables.')
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+
+@description('Service Bus namespace host name.')
+output SERVICE_BUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+
+@description('Queue between ingestion and apply (its dead-letter queue is <queue>/$deadletterqueue).')
+output RELATIONSHIP_EVENTS_QUEUE string = serviceBus.outputs.queueName
+
+@description('Callback URL to enter in the Tencent Cloud Chat console.')
+output TENCENT_CALLBACK_URL string = '${appUrl}/api/callbacks/tencent'
+
+@description('Callback URL to enter in OpenIM\'s webhook configuration; append /<openImCallbackKey> when a key is set.')
+output OPENIM_CALLBACK_URL string = '${appUrl}/api/callbacks/openim'
+
+@description('Base URL of the query API (function key required).')
+output QUERY_API_BASE_URL string = '${appUrl}/api/v1'
