@@ -1,3 +1,5 @@
+using FunctionApp.Storage.Relationships;
+
 namespace FunctionApp.Hosting;
 
 /// <summary>
@@ -10,13 +12,13 @@ public static class ResourceNames
     public const string DefaultRelationshipEventsQueue = "relationship-events";
 
     /// <summary>Current state of each directed edge, partitioned by its owner.</summary>
-    public const string EdgesTable = "RelationshipEdges";
+    public const string EdgesTable = TableRelationshipStore.EdgesTableName;
 
     /// <summary>Mirror of <see cref="EdgesTable"/> partitioned by the peer (who has me as a friend, who blocked me).</summary>
-    public const string EdgesByPeerTable = "RelationshipEdgesByPeer";
+    public const string EdgesByPeerTable = TableRelationshipStore.EdgesByPeerTableName;
 
     /// <summary>Every event applied, per user, newest first.</summary>
-    public const string HistoryTable = "RelationshipHistory";
+    public const string HistoryTable = TableRelationshipStore.HistoryTableName;
 
     /// <summary>Every table the app reads or writes.</summary>
     public static IReadOnlyList<string> Tables { get; } = [EdgesTable, EdgesByPeerTable, HistoryTable];
