@@ -24,6 +24,7 @@ public class DeploymentSettingsTests
         [AppSettingNames.Port] = "standalone only: the Functions host chooses the handler's port",
         [AppSettingNames.FunctionsCustomHandlerPort] = "set by the Functions host when it starts the handler",
         [AppSettingNames.TencentCallbackTokenKey] = "child key of each Tencent app, checked together with TencentApps",
+        [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };
 
     public static TheoryData<string> SettingsFunctionsModeReads()
@@ -75,6 +76,7 @@ public class DeploymentSettingsTests
     {
         var bicepNames = BicepAppSettingNames();
         Assert.DoesNotContain(bicepNames, name => name.StartsWith("QueryApi__", StringComparison.Ordinal));
+        Assert.DoesNotContain(bicepNames, name => name.StartsWith("Benchmark__", StringComparison.Ordinal));
         Assert.DoesNotContain(AppSettingNames.Port, bicepNames);
         Assert.DoesNotContain(AppSettingNames.FunctionsCustomHandlerPort, bicepNames);
         // Flex Consumption takes the runtime from functionAppConfig.runtime and refuses this setting.
