@@ -20,6 +20,7 @@ internal static class ColdStart
         var generator = new TencentCallbacks(options.Get("app", "1400000001"), options.Get("token"), 3);
         var pidFile = options.Get("pid-file");
         var timings = new List<double>();
+        var cpuTimes = new List<double>();
 
         using var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
@@ -84,7 +85,9 @@ internal static class ColdStart
                 }
 
                 timings.Add(elapsed);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cold-start run {run + 1}: {elapsed:F0} ms"));
+                var cpu = CpuMilliseconds(process.Id);
+                cpuTimes.Add(cpu);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cold-start run {run + 1}: {elapsed:F0} ms (process CPU {cpu:F0} ms)"));
             }
             finally
             {
@@ -98,10 +101,23 @@ internal static class ColdStart
         }
 
         var sorted = timings.Order().ToArray();
-        var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"cold_start_median_ms={median:F0} min_ms={sorted[0]:F0} max_ms={sorted[^1]:F0} runs={sorted.Length}"));
+            $"cold_start_median_ms={Median(sorted):F0} min_ms={sorted[0]:F0} max_ms={sorted[^1]:F0} cpu_median_ms={Median([.. cpuTimes.Order()]):F0} runs={sorted.Length}"));
         return 0;
+    }
+
+    private static double Median(double[] sorted) =>
+        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+
+    /// <summary>
+    /// User plus system CPU the process has used (from /proc, in clock ticks of 10 ms): unlike wall time, it barely
+    /// moves when other work shares the cores, so it shows whether a change made startup cheaper.
+    /// </summary>
+    private static double CpuMilliseconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
     }
 
     private static int FreePort()
