@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using FunctionApp.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace FunctionApp.Tests.Hosting;
 
 /// <summary>The built app started as its own process, as the Functions host and the local run start it.</summary>
-public sealed class AppProcessTests(ITestOutputHelper output)
+[Collection(AzuriteCollection.Name)]
+public sealed class AppProcessTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
     private static int FreePort()
     {
@@ -15,7 +17,7 @@ public sealed class AppProcessTests(ITestOutputHelper output)
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static Process Start(params (string Name, string Value)[] environment)
+    private Process Start(params (string Name, string Value)[] environment)
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "FunctionApp.dll")])
         {
@@ -26,6 +28,8 @@ public sealed class AppProcessTests(ITestOutputHelper output)
         };
         start.Environment.Remove("PORT");
         start.Environment.Remove("FUNCTIONS_CUSTOMHANDLER_PORT");
+        start.Environment["RelationshipStorage"] = azurite.ConnectionString;
+        start.Environment["RelationshipEventsQueue"] = "process-" + Guid.NewGuid().ToString("N")[..12];
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
