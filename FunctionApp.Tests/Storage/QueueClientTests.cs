@@ -2,10 +2,11 @@ using System.Diagnostics;
 using Azure;
 using FunctionApp.Core;
 using FunctionApp.Hosting;
-using FunctionApp.Protocols;
 using FunctionApp.Storage.Http;
 using FunctionApp.Storage.Queues;
 using FunctionApp.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FunctionApp.Tests.Storage;
 
@@ -131,25 +132,33 @@ public class QueueClientTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_thousand_pair_callback_with_long_ids_fits_the_queue_as_several_messages_holding_every_event()
+    public async Task A_thousand_pair_callback_with_128_character_ids_lands_as_several_messages_holding_every_event()
     {
         var queue = await NewQueueAsync();
-        var time = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
-        var source = new CallbackSource("tencent", "1400000001", "Sns.CallbackFriendAdd", "203.0.113.7", "iOS", null, time, null);
-        var events = Enumerable.Range(0, 1000).Select(i => new RelationshipEvent(
-            $"evt-{i:D4}-" + new string('e', 40), RelationshipKind.Friend, RelationshipAction.Added,
-            $"owner-{i:D4}-" + new string('o', 117), $"peer-{i:D4}-" + new string('p', 118), time,
-            new Dictionary<string, string> { ["initiator"] = $"owner-{i:D4}-" + new string('o', 117), ["clientCmd"] = "friend_add" })).ToList();
-        Assert.All(events, e => Assert.Equal(128, e.Owner.Length));
+        var settings = new ConfigurationBuilder()
+            .AddInMemoryCollection([KeyValuePair.Create("Tencent:Apps:1400000001:CallbackToken", (string?)"")]).Build();
+        // The ingestor as the standalone composition configures it.
+        var ingestor = new ServiceCollection().AddCallbackIngestion(settings, HostingMode.Standalone)
+            .BuildServiceProvider().GetRequiredService<ICallbackIngestor>();
+        var owner = "o" + new string('w', 127);
+        var peers = Enumerable.Range(0, 1000).Select(i => $"p{i:D4}" + new string('x', 123)).ToArray();
+        Assert.All(peers, p => Assert.Equal(128, p.Length));
+        var query = new Dictionary<string, string>
+        {
+            ["SdkAppid"] = "1400000001",
+            ["CallbackCommand"] = "Sns.CallbackFriendAdd",
+            ["contenttype"] = "json",
+        };
+        var result = ingestor.Ingest(new InboundCallback("tencent", "", query, new Dictionary<string, string>(),
+            EndToEnd.EndToEnd.Utf8(EndToEnd.EndToEnd.TencentFriendAdd(owner, peers)), DateTimeOffset.UtcNow));
+        Assert.Equal("accepted", result.Outcome.Outcome);
+        Assert.True(result.Batches.Count > 1);
+        Assert.All(result.Batches, b => Assert.True(RelationshipBatchJson.Serialize(b).Length <= RelationshipQueueMessage.MaxBatchJsonBytes));
 
-        var maxBytes = ServiceCollectionExtensions.MaxQueueMessageBytes(HostingMode.Standalone, new CallbackLimits());
-        var batches = BatchSplitter.Split("b-large", source, events, maxBytes);
-        Assert.True(batches.Count > 1);
-
-        await new StorageQueueEventQueue(queue).EnqueueAsync(batches, CancellationToken.None);
+        await new StorageQueueEventQueue(queue).EnqueueAsync(result.Batches, CancellationToken.None);
 
         var stored = new List<RelationshipBatch>();
-        while (stored.Count < batches.Count)
+        while (stored.Count < result.Batches.Count)
         {
             var received = await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(1));
             Assert.NotEmpty(received);
@@ -157,9 +166,12 @@ public class QueueClientTests(AzuriteFixture azurite)
             stored.AddRange(received.Select(m => RelationshipQueueMessage.Decode(m.MessageText)));
         }
 
-        Assert.Equal(Enumerable.Range(1, batches.Count), stored.Select(b => b.Part).Order());
-        Assert.All(stored, b => Assert.Equal(batches.Count, b.PartCount));
-        Assert.Equal(events.Select(e => e.EventId), stored.OrderBy(b => b.Part).SelectMany(b => b.Events).Select(e => e.EventId));
+        Assert.Equal(Enumerable.Range(1, result.Batches.Count), stored.Select(b => b.Part).Order());
+        Assert.All(stored, b => Assert.Equal(result.Batches.Count, b.PartCount));
+        var events = stored.OrderBy(b => b.Part).SelectMany(b => b.Events).ToList();
+        Assert.Equal(peers, events.Select(e => e.Peer));
+        Assert.All(events, e => Assert.Equal(owner, e.Owner));
+        Assert.Equal(1000, events.Select(e => e.EventId).Distinct().Count());
     }
 
     [Fact]
