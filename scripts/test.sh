@@ -4,11 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_azurite="$(node -p "require('./package.json').devDependencies.azurite")"
-if [ ! -x node_modules/.bin/azurite ] || [ "$(node_modules/.bin/azurite --version 2>/dev/null)" != "$want_azurite" ]; then
-  echo "Installing the pinned Azurite $want_azurite (npm ci)..."
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+./scripts/install-azurite.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet restore RelationshipCallbacks.slnx --nologo -v quiet

@@ -222,16 +222,4 @@ public sealed class FunctionsInvocationLimitTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(101, Assert.Single(ingestor.Received).Body.Length);
     }
-
-    [Fact]
-    public async Task Apply_answers_503_when_no_store_is_registered()
-    {
-        await using var app = await TestApp.StartFunctionsAsync();
-        var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "functions-host");
-
-        using var apply = new StringContent(File.ReadAllText(Path.Combine(fixtures, "apply-message-object.json")), Encoding.UTF8, "application/json");
-        using var applyResponse = await app.Client.PostAsync(new Uri("ApplyRelationshipEvents", UriKind.Relative), apply);
-
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, applyResponse.StatusCode);
-    }
 }

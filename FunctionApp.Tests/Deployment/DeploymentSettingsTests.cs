@@ -24,6 +24,10 @@ public class DeploymentSettingsTests
         [AppSettingNames.Port] = "standalone only: the Functions host chooses the handler's port",
         [AppSettingNames.FunctionsCustomHandlerPort] = "set by the Functions host when it starts the handler",
         [AppSettingNames.TencentCallbackTokenKey] = "child key of each Tencent app, checked together with TencentApps",
+        [AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds] = "standalone only: on Azure Service Bus's lock and host.json govern redelivery",
+        [AppSettingNames.StandaloneQueueRetryDelaySeconds] = "standalone only: on Azure Service Bus redelivers an abandoned message",
+        [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
+        [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
         [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };
 

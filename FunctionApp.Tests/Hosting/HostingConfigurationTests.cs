@@ -43,7 +43,7 @@ public class HostingConfigurationTests
     }
 
     private static CallbackBodyLimit BodyLimitOf(IConfiguration configuration) =>
-        new ServiceCollection().AddCallbackIngestion(configuration).BuildServiceProvider().GetRequiredService<CallbackBodyLimit>();
+        new ServiceCollection().AddCallbackIngestion(configuration, HostingMode.Functions).BuildServiceProvider().GetRequiredService<CallbackBodyLimit>();
 
     [Fact]
     public void Query_api_keys_are_comma_separated_trimmed_and_compared_exactly()
@@ -58,5 +58,62 @@ public class HostingConfigurationTests
         Assert.False(keys.Accepts(""));
         Assert.False(keys.Accepts(null));
         Assert.False(QueryApiKeys.Read(Settings()).AreConfigured);
+    }
+}
+
+public class StorageConfigurationTests
+{
+    [Theory]
+    [InlineData("--PORT=0")]
+    [InlineData("--FUNCTIONS_CUSTOMHANDLER_PORT=0")]
+    public void Startup_stops_with_the_setting_named_when_RelationshipStorage_is_missing(string mode)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build([mode]));
+        Assert.Contains("RelationshipStorage", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("AccountName=relstore;AccountKey=c2VjcmV0LWtleS12YWx1ZQ==;Bogus")]
+    [InlineData("AccountName=relstore;DefaultEndpointsProtocol=ftp;AccountKey=c2VjcmV0LWtleS12YWx1ZQ==")]
+    [InlineData("UseDevelopmentStorage=maybe")]
+    public void Startup_stops_with_the_setting_named_and_no_secret_when_RelationshipStorage_is_malformed(string connectionString)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(["--PORT=0", "--RelationshipStorage=" + connectionString]));
+        Assert.Contains("RelationshipStorage", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("c2VjcmV0LWtleS12YWx1ZQ==", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Relationship-Events")]
+    [InlineData("q")]
+    [InlineData("a--b")]
+    [InlineData("this-queue-name-is-far-too-long-once-the-poison-suffix-is-on")]
+    public void Standalone_startup_refuses_a_queue_name_storage_would_refuse(string name)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
+            ["--PORT=0", "--RelationshipStorage=UseDevelopmentStorage=true", "--RelationshipEventsQueue=" + name]));
+        Assert.Contains("RelationshipEventsQueue", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("StandaloneQueue:MaxDequeueCount", "0")]
+    [InlineData("StandaloneQueue:VisibilityTimeoutSeconds", "2m")]
+    [InlineData("StandaloneQueue:RetryDelaySeconds", "-1")]
+    [InlineData("StandaloneQueue:MaxPollIntervalMilliseconds", "10")]
+    public void Standalone_startup_refuses_a_malformed_drain_setting(string name, string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
+            ["--PORT=0", "--RelationshipStorage=UseDevelopmentStorage=true", $"--{name}={value}"]));
+        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Standalone_batches_are_cut_to_fit_a_storage_queue_message_and_functions_batches_keep_the_service_bus_size()
+    {
+        var limits = new FunctionApp.Protocols.CallbackLimits();
+        var standalone = ServiceCollectionExtensions.MaxQueueMessageBytes(HostingMode.Standalone, limits);
+
+        Assert.True((standalone + 2) / 3 * 4 <= FunctionApp.Storage.Queues.QueueClient.MaxMessageTextLength);
+        Assert.Equal(192 * 1024, ServiceCollectionExtensions.MaxQueueMessageBytes(HostingMode.Functions, limits));
     }
 }

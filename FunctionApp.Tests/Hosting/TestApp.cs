@@ -3,15 +3,22 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using FunctionApp.Hosting;
+using FunctionApp.Storage.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace FunctionApp.Tests.Hosting;
 
-/// <summary>The real app composition, started in-process on Kestrel on a free loopback-reachable port.</summary>
+/// <summary>
+/// The real app composition, started in-process on Kestrel on a free loopback-reachable port. Without a
+/// <c>RelationshipStorage</c> setting it gets a well-formed one pointing at a closed port, and the app's storage
+/// startup work and health probes are taken out, so tests that replace the Core services need no storage at all.
+/// </summary>
 internal sealed class TestApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -36,13 +43,35 @@ internal sealed class TestApp : IAsyncDisposable
     public static Task<TestApp> StartFunctionsAsync(Action<IServiceCollection>? services = null, params string[] settings) =>
         StartAsync(["--FUNCTIONS_CUSTOMHANDLER_PORT=0", .. settings], services);
 
+    /// <summary>A syntactically valid storage connection string to a port nothing listens on.</summary>
+    public const string UnreachableStorage =
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + StorageConnectionString.DevelopmentAccountKey +
+        ";TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1";
+
     private static async Task<TestApp> StartAsync(string[] args, Action<IServiceCollection>? services)
     {
         var logs = new CapturingLoggerProvider();
+        var withoutStorage = !args.Any(a => a.StartsWith("--RelationshipStorage", StringComparison.Ordinal));
+        if (withoutStorage)
+        {
+            args = [.. args, "--RelationshipStorage=" + UnreachableStorage];
+        }
+
         var app = RelationshipCallbacksApp.Build(args, builder =>
         {
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(logs);
+            if (withoutStorage)
+            {
+                var appAssembly = typeof(RelationshipCallbacksApp).Assembly;
+                builder.Services.RemoveAll<IHealthProbe>();
+                foreach (var hosted in builder.Services
+                             .Where(d => d.ServiceType == typeof(IHostedService) && IsFrom(d, appAssembly)).ToList())
+                {
+                    builder.Services.Remove(hosted);
+                }
+            }
+
             services?.Invoke(builder.Services);
         });
         await app.StartAsync();
@@ -50,6 +79,12 @@ internal sealed class TestApp : IAsyncDisposable
         var port = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
         return new TestApp(app, new Uri($"http://127.0.0.1:{port}/"), logs);
     }
+
+    private static bool IsFrom(ServiceDescriptor descriptor, System.Reflection.Assembly assembly) =>
+        descriptor.ImplementationType?.Assembly == assembly
+        || descriptor.ImplementationInstance?.GetType().Assembly == assembly
+        // Factory registrations: the factory is a lambda declared in the app's assembly.
+        || descriptor.ImplementationFactory?.Method.DeclaringType?.Assembly == assembly;
 
     /// <summary>
     /// Sends a GET with the request target written exactly as given (HttpClient would canonicalize "..", "%2E" and

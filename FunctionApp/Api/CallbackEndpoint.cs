@@ -23,13 +23,7 @@ internal static class CallbackEndpoint
             return;
         }
 
-        var ingestor = services.GetService<ICallbackIngestor>();
-        if (ingestor is null)
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, Problems.NotConfigured, "Ingestion not configured",
-                "This build has no callback ingestor registered.");
-            return;
-        }
+        var ingestor = services.GetRequiredService<ICallbackIngestor>();
 
         var limit = services.GetRequiredService<CallbackBodyLimit>();
         var body = await CallbackRequests.ReadBoundedBodyAsync(context.Request, limit.ReadLimit, context.RequestAborted);
@@ -60,11 +54,10 @@ internal static class CallbackEndpoint
         var reason = outcome.Reason;
         if (CallbackRequests.ShouldQueue(result))
         {
-            var queue = services.GetService<IRelationshipEventQueue>();
+            var queue = services.GetRequiredService<IRelationshipEventQueue>();
             try
             {
-                await (queue ?? throw new InvalidOperationException("No relationship event queue is registered in this build."))
-                    .EnqueueAsync(result.Batches, context.RequestAborted);
+                await queue.EnqueueAsync(result.Batches, context.RequestAborted);
             }
             catch (Exception ex)
             {

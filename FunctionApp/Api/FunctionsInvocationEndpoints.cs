@@ -53,12 +53,7 @@ internal static class FunctionsInvocationEndpoints
             return;
         }
 
-        var ingestor = services.GetService<ICallbackIngestor>();
-        if (ingestor is null)
-        {
-            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, null, ["No callback ingestor is registered in this build."]);
-            return;
-        }
+        var ingestor = services.GetRequiredService<ICallbackIngestor>();
 
         IngestResult result;
         try
@@ -136,12 +131,7 @@ internal static class FunctionsInvocationEndpoints
             return;
         }
 
-        var applier = services.GetService<IRelationshipBatchApplier>();
-        if (applier is null)
-        {
-            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, null, ["No relationship store is registered in this build."]);
-            return;
-        }
+        var applier = services.GetRequiredService<IRelationshipBatchApplier>();
 
         try
         {

@@ -24,7 +24,6 @@ public static class Problems
     public const string NotFound = TypePrefix + "not-found";
     public const string MethodNotAllowed = TypePrefix + "method-not-allowed";
     public const string StoreUnavailable = TypePrefix + "store-unavailable";
-    public const string NotConfigured = TypePrefix + "not-configured";
     public const string HttpError = TypePrefix + "http-error";
 
     public static Task WriteAsync(HttpContext context, int status, string type, string title, string detail)

@@ -50,13 +50,7 @@ internal static class QueryEndpoints
             filter = new HistoryFilter(peer, kind);
         }
 
-        var queries = context.RequestServices.GetService<IRelationshipQueries>();
-        if (queries is null)
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, Problems.NotConfigured, "Store not configured",
-                "This build has no relationship store registered.");
-            return;
-        }
+        var queries = context.RequestServices.GetRequiredService<IRelationshipQueries>();
 
         try
         {

@@ -37,6 +37,18 @@ public static class AppSettingNames
     /// <summary>Name of the queue between ingestion and apply (Service Bus queue on Azure, Storage queue standalone).</summary>
     public const string RelationshipEventsQueue = "RelationshipEventsQueue";
 
+    /// <summary>Standalone only: seconds a received queue message stays hidden while its batch is applied (default 120).</summary>
+    public const string StandaloneQueueVisibilityTimeoutSeconds = "StandaloneQueue:VisibilityTimeoutSeconds";
+
+    /// <summary>Standalone only: seconds before a batch whose apply failed is tried again (default 10).</summary>
+    public const string StandaloneQueueRetryDelaySeconds = "StandaloneQueue:RetryDelaySeconds";
+
+    /// <summary>Standalone only: receipts after which a failing message goes to the poison queue (default 5).</summary>
+    public const string StandaloneQueueMaxDequeueCount = "StandaloneQueue:MaxDequeueCount";
+
+    /// <summary>Standalone only: longest wait between polls of an empty queue, in milliseconds (default 1000).</summary>
+    public const string StandaloneQueueMaxPollIntervalMilliseconds = "StandaloneQueue:MaxPollIntervalMilliseconds";
+
     /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
     public const string ServiceBusConnection = "ServiceBusConnection";
 

@@ -40,8 +40,8 @@ public static class RelationshipCallbacksApp
         builder.Services.AddSingleton(QueryApiKeys.Read(configuration));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services
-            .AddCallbackIngestion(configuration)
-            .AddRelationshipStore(configuration)
+            .AddCallbackIngestion(configuration, endpoint.Mode)
+            .AddRelationshipStore(configuration, endpoint.Mode)
             .AddRelationshipQueue(configuration, endpoint.Mode);
 
         customize?.Invoke(builder);

@@ -1,0 +1,125 @@
+using FunctionApp.Api;
+using FunctionApp.Storage.Queues;
+using FunctionApp.Storage.Relationships;
+using FunctionApp.Storage.Tables;
+
+namespace FunctionApp.Hosting;
+
+/// <summary>
+/// Creates the tables when missing. Standalone, startup waits for it (the drain needs them, and a storage account
+/// that does not answer should stop the app with a clear message). In Functions mode it runs in the background,
+/// retrying, so the first acknowledgement never waits for it (Bicep creates the tables on Azure anyway).
+/// </summary>
+internal sealed class RelationshipTablesStartup(TableRelationshipStore store, HostingMode mode, ILoggerFactory loggerFactory) : IHostedService, IDisposable
+{
+    private static readonly TimeSpan MaxBackgroundRetryDelay = TimeSpan.FromMinutes(1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger = loggerFactory.CreateLogger("FunctionApp.Hosting");
+    private Task? _background;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (mode == HostingMode.Standalone)
+        {
+            try
+            {
+                await store.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                throw new InvalidOperationException(
+                    $"The tables could not be created in the storage account named by {AppSettingNames.RelationshipStorage}: {CallbackRequests.Describe(ex)}", ex);
+            }
+
+            return;
+        }
+
+        _background = Task.Run(() => EnsureInBackgroundAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    private async Task EnsureInBackgroundAsync(CancellationToken stopping)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await store.EnsureTablesAsync(stopping).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                StartupLog.TablesNotReady(_logger, AppSettingNames.RelationshipStorage, delay.TotalSeconds, ex);
+            }
+
+            try
+            {
+                await Task.Delay(delay, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxBackgroundRetryDelay.Ticks));
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_background is not null)
+        {
+            await _background.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+}
+
+/// <summary>Standalone: creates the queue and its poison queue before anything is queued or drained.</summary>
+internal sealed class StandaloneQueueStartup(QueueClient queue, QueueClient poisonQueue) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await queue.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+            await poisonQueue.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new InvalidOperationException(
+                $"Queue {queue.Name} could not be created in the storage account named by {AppSettingNames.RelationshipStorage}: {CallbackRequests.Describe(ex)}", ex);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Health of the tables: one small query.</summary>
+internal sealed class TablesHealthProbe(TableClient edges) : IHealthProbe
+{
+    public string Name => "tables";
+
+    public Task CheckAsync(CancellationToken cancellationToken) => edges.QueryAsync(null, select: ["PartitionKey"], top: 1, cancellationToken: cancellationToken);
+}
+
+/// <summary>Health of the standalone queue: its metadata.</summary>
+internal sealed class QueueHealthProbe(QueueClient queue) : IHealthProbe
+{
+    public string Name => "queue";
+
+    public Task CheckAsync(CancellationToken cancellationToken) => queue.GetApproximateMessageCountAsync(cancellationToken);
+}
+
+internal static partial class StartupLog
+{
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning,
+        Message = "The tables could not be created yet in the storage account named by {Setting}; trying again in {DelaySeconds} s")]
+    public static partial void TablesNotReady(ILogger logger, string setting, double delaySeconds, Exception exception);
+}
