@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using FunctionApp.Core;
+using FunctionApp.Protocols;
 using FunctionApp.Storage.Http;
+using FunctionApp.Storage.Queues;
 using FunctionApp.Storage.Relationships;
 using FunctionApp.Storage.Tables;
 
@@ -23,7 +25,9 @@ internal static class ApplyThroughput
         var batches = options.Int("batches", 20);
         var concurrency = options.Int("concurrency", 4);
         var run = options.Get("run", Guid.NewGuid().ToString("N")[..8]);
-        var work = Enumerable.Range(0, batches).Select(b => Batch(shape, pairs, run, b)).ToArray();
+        // Split as the standalone ingestor splits a large callback, so every part fits one queue message.
+        var work = Enumerable.Range(0, batches).Select(b => Batch(shape, pairs, run, b))
+            .SelectMany(b => BatchSplitter.Split(b.BatchId, b.Source, b.Events, RelationshipQueueMessage.MaxBatchJsonBytes)).ToArray();
         var edges = work.Sum(b => b.Events.Count);
 
         var clock = Stopwatch.StartNew();
@@ -38,9 +42,7 @@ internal static class ApplyThroughput
         else
         {
             var queue = new RawQueue(account, options.Required("queue"));
-            var encoding = options.Get("encoding", "base64");
-            var messages = work.Select(b => RelationshipBatchJson.Serialize(b))
-                .Select(bytes => encoding == "base64" ? Convert.ToBase64String(bytes) : Text.Utf8(bytes)).ToArray();
+            var messages = work.Select(RelationshipQueueMessage.Encode).ToArray();
             await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
                 async (message, token) => await queue.PutAsync(message, token));
             var timeout = TimeSpan.FromSeconds(options.Double("timeout", 300));
@@ -58,7 +60,7 @@ internal static class ApplyThroughput
 
         var seconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"apply: shape={shape} pairs={pairs} batches={batches} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}"));
+            $"apply: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}"));
         return 0;
     }
 

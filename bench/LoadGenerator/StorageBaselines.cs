@@ -6,6 +6,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using FunctionApp.Core;
 using FunctionApp.Storage.Http;
+using FunctionApp.Storage.Queues;
 using FunctionApp.Storage.Tables;
 
 namespace LoadGenerator;
@@ -21,7 +22,7 @@ internal static class StorageBaselines
     {
         var queue = new RawQueue(StorageConnectionString.Parse(options.Required("storage")), options.Get("queue", "bench-baseline"));
         await queue.CreateAsync(cancellationToken);
-        var message = Convert.ToBase64String(RelationshipBatchJson.Serialize(SampleBatch(options.Int("pairs", 3), "baseline")));
+        var message = RelationshipQueueMessage.Encode(SampleBatch(options.Int("pairs", 3), "baseline"));
         var connections = options.Int("connections", 16);
         var duration = TimeSpan.FromSeconds(options.Double("duration", 10));
         var warmup = TimeSpan.FromSeconds(options.Double("warmup", 2));
