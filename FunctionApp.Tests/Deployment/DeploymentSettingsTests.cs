@@ -28,6 +28,7 @@ public class DeploymentSettingsTests
         [AppSettingNames.StandaloneQueueRetryDelaySeconds] = "standalone only: on Azure Service Bus redelivers an abandoned message",
         [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
         [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
+        [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };
 
     public static TheoryData<string> SettingsFunctionsModeReads()
@@ -79,6 +80,7 @@ public class DeploymentSettingsTests
     {
         var bicepNames = BicepAppSettingNames();
         Assert.DoesNotContain(bicepNames, name => name.StartsWith("QueryApi__", StringComparison.Ordinal));
+        Assert.DoesNotContain(bicepNames, name => name.StartsWith("Benchmark__", StringComparison.Ordinal));
         Assert.DoesNotContain(AppSettingNames.Port, bicepNames);
         Assert.DoesNotContain(AppSettingNames.FunctionsCustomHandlerPort, bicepNames);
         // Flex Consumption takes the runtime from functionAppConfig.runtime and refuses this setting.

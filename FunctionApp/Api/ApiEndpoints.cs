@@ -9,9 +9,14 @@ public static class ApiEndpoints
     public const string QueryRoutePattern = "/api/v1/{**path}";
     public const string StandaloneCallbackRoutePattern = "/api/callbacks/{platform}/{**rest}";
 
-    public static IEndpointRouteBuilder MapRelationshipCallbackEndpoints(this IEndpointRouteBuilder endpoints, HostingMode mode)
+    public static IEndpointRouteBuilder MapRelationshipCallbackEndpoints(this IEndpointRouteBuilder endpoints, HostingMode mode, bool benchmarkBaseline = false)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        if (benchmarkBaseline)
+        {
+            endpoints.MapPost(BenchmarkBaselineEndpoint.Route, BenchmarkBaselineEndpoint.HandleAsync);
+        }
+
         if (mode == HostingMode.Functions)
         {
             // Functions that have a binding besides HTTP in and out are invoked as POST /{FunctionName}.

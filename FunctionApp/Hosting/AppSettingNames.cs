@@ -60,4 +60,10 @@ public static class AppSettingNames
 
     /// <summary>Standalone listening port (default 7071).</summary>
     public const string Port = "PORT";
+
+    /// <summary>
+    /// Benchmarks only (default false): <c>true</c> maps <c>POST /benchmark/baseline</c>, a bare endpoint that answers a
+    /// fixed 200, so <c>bench/run</c> can compare the callback endpoints with the same server doing no work.
+    /// </summary>
+    public const string BenchmarkBaselineEndpoint = "Benchmark:BaselineEndpoint";
 }

@@ -50,7 +50,7 @@ public static class RelationshipCallbacksApp
         LogStartupWarnings(app, endpoint);
         app.UseStatusCodePages(context =>
             context.HttpContext.Response.HasStarted ? Task.CompletedTask : Problems.ForBareStatusCodeAsync(context.HttpContext));
-        app.MapRelationshipCallbackEndpoints(endpoint.Mode);
+        app.MapRelationshipCallbackEndpoints(endpoint.Mode, BenchmarkBaselineEndpoint.IsEnabled(configuration));
         return app;
     }
 

@@ -1,0 +1,38 @@
+using LoadGenerator;
+
+if (args.Length == 0)
+{
+    Console.Error.WriteLine("""
+        usage: LoadGenerator <command> [--option value ...]
+          http        closed-loop callback load against the app (or its baseline endpoint)
+          cold-start  start the published handler repeatedly; time to its first acknowledgement
+          queue-put   baseline: raw Storage-queue put messages against the same Azurite
+          table-batch baseline: raw entity inserts in entity group transactions
+          apply       enqueue relationship batches and time the app's drain until every edge is applied
+          fuzz        hostile requests; every answer must be a 4xx in the platform's format
+          verify      every acknowledged callback is stored exactly once
+          queue-count print a queue's approximate message count
+        """);
+    return 2;
+}
+
+var options = new Options(args.Skip(1));
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+return args[0] switch
+{
+    "http" => await HttpLoad.RunAsync(options, cancel.Token),
+    "cold-start" => await ColdStart.RunAsync(options, cancel.Token),
+    "queue-put" => await StorageBaselines.QueuePutAsync(options, cancel.Token),
+    "table-batch" => await StorageBaselines.TableBatchAsync(options, cancel.Token),
+    "apply" => await ApplyThroughput.RunAsync(options, cancel.Token),
+    "fuzz" => await HostileInput.RunAsync(options, cancel.Token),
+    "verify" => await StoredOnce.RunAsync(options, cancel.Token),
+    "queue-count" => await StorageBaselines.QueueCountAsync(options, cancel.Token),
+    _ => throw new ArgumentException($"Unknown command '{args[0]}'."),
+};

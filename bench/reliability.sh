@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Reliability runs (docs/BENCHMARKS.md), apart from the test suite because they take minutes:
+#   hostile  >= 200 generated bad requests per platform, standalone and through the Functions invocation endpoint:
+#            every answer a 4xx in the platform's format, the process alive afterwards, nothing enqueued
+#   crash    steady load, SIGKILL the app, start it again: every acknowledged callback stored exactly once
+#   outage   stop Azurite for 20 s under load: fast 5xx while it is down, never a false acknowledgement; after it
+#            returns the queue drains and every acknowledged callback is stored exactly once
+# Usage: bench/reliability.sh [hostile|crash|outage ...]   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+parts=("$@")
+[ "${#parts[@]}" -gt 0 ] || parts=(hostile crash outage)
+failed=0
+result() { echo "$1"; }
+drain() { # waits until the app's queue is empty (every acknowledged batch applied or poisoned)
+  local deadline=$((SECONDS + ${1:-180}))
+  until [ "$(lg queue-count --storage "$storage" --queue "$events_queue")" = 0 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { log "the queue did not drain"; failed=1; return 0; }
+    sleep 0.5
+  done
+}
+
+build_all
+start_azurite
+
+for part in "${parts[@]}"; do
+  case "$part" in
+  hostile)
+    for mode in functions standalone; do
+      start_app "$mode"
+      for platform in tencent openim; do
+        extra=()
+        [ "$mode" = standalone ] && extra=(--storage "$storage" --queue "$events_queue")
+        line="$(lg fuzz --url "$app_url" --mode "$mode" --platform "$platform" --app "$tencent_app" --token "$tencent_token" \
+          --openim-key "$openim_key" "${extra[@]}")" || failed=1
+        alive=yes
+        kill -0 "$app_pid" 2>/dev/null || { alive=no; failed=1; }
+        result "hostile_${platform}_${mode}: $line process_alive=$alive"
+      done
+      stop_app
+    done
+    ;;
+  crash)
+    start_app standalone
+    log "crash: 25 s of load (16 connections); SIGKILL the app at 8 s, start it again at 10 s..."
+    lg http --url "$app_url" --mode standalone --connections 16 --warmup 0 --duration 25 --app "$tencent_app" \
+      --token "$tencent_token" --pairs 3 --run crash --timeout 5 --acks "$work/acks-crash" >"$work/crash-load" &
+    load_pid=$!
+    started_pids+=("$load_pid")
+    sleep 8
+    stop_app KILL
+    sleep 2
+    start_app standalone
+    wait "$load_pid" || failed=1
+    drain
+    verify="$(lg verify --storage "$storage" --app "$tencent_app" --pairs 3 --acks "$work/acks-crash")" || failed=1
+    result "crash: $(cat "$work/crash-load")"
+    result "crash: $verify"
+    stop_app
+    ;;
+  outage)
+    start_app standalone
+    log "outage: 50 s of load (16 connections); Azurite stopped from 10 s to 30 s..."
+    lg http --url "$app_url" --mode standalone --connections 16 --warmup 0 --duration 50 --app "$tencent_app" \
+      --token "$tencent_token" --pairs 3 --run outage --timeout 10 --acks "$work/acks-outage" >"$work/outage-load" &
+    load_pid=$!
+    started_pids+=("$load_pid")
+    sleep 10
+    stop_azurite
+    log "outage: Azurite stopped"
+    sleep 20
+    start_azurite
+    log "outage: Azurite back"
+    wait "$load_pid" || failed=1
+    drain
+    verify="$(lg verify --storage "$storage" --app "$tencent_app" --pairs 3 --acks "$work/acks-outage")" || failed=1
+    load="$(cat "$work/outage-load")"
+    result "outage: $load"
+    result "outage: max latency of an answer that was not an acknowledgement: $(field max_not_ok_ms "$load") ms (answers by status: $(field statuses "$load"))"
+    result "outage: $verify"
+    stop_app
+    ;;
+  *) log "unknown part '$part' (hostile, crash, outage)"; exit 2 ;;
+  esac
+done
+
+machine
+[ "$failed" = 0 ] && echo "reliability: PASSED (${parts[*]})" || { echo "reliability: FAILED (${parts[*]})"; exit 1; }
