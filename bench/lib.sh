@@ -86,8 +86,10 @@ openim_key="bench-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 events_queue="relationship-events"
 
 # start_app functions|standalone: starts the published handler on a free port; sets app_pid and app_url.
+# start_app MODE [NAME=VALUE ...]: the published handler in MODE; extra settings override the defaults.
 start_app() {
   local mode="$1" port
+  shift
   port="${app_port:-$(free_port)}"
   app_port="$port"
   local -a env=(
@@ -99,6 +101,7 @@ start_app() {
   # The app logs as deployed (one Information line per callback) unless BENCH_APP_LOG_LEVEL says otherwise.
   [ -n "${BENCH_APP_LOG_LEVEL:-}" ] && env+=("Logging__LogLevel__Default=$BENCH_APP_LOG_LEVEL")
   [ -n "${storage:-}" ] && env+=("RelationshipStorage=$storage")
+  env+=("$@")
   if [ "$mode" = functions ]; then env+=("FUNCTIONS_CUSTOMHANDLER_PORT=$port"); else env+=("PORT=$port"); fi
   (cd "$work/handler" && exec env "${env[@]}" ./FunctionApp) >>"$work/app.log" 2>&1 &
   app_pid=$!

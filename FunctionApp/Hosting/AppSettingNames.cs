@@ -49,6 +49,12 @@ public static class AppSettingNames
     /// <summary>Standalone only: longest wait between polls of an empty queue, in milliseconds (default 1000).</summary>
     public const string StandaloneQueueMaxPollIntervalMilliseconds = "StandaloneQueue:MaxPollIntervalMilliseconds";
 
+    /// <summary>
+    /// Standalone only: "false" makes an ingest-only instance that acknowledges and enqueues callbacks but applies
+    /// nothing, so acknowledgement and apply can be scaled apart (default "true").
+    /// </summary>
+    public const string StandaloneQueueDrainEnabled = "StandaloneQueue:DrainEnabled";
+
     /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
     public const string ServiceBusConnection = "ServiceBusConnection";
 

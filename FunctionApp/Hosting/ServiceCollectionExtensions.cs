@@ -75,9 +75,27 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IRelationshipEventQueue>(new StorageQueueEventQueue(acknowledgementQueue));
         services.AddSingleton<IHealthProbe>(new QueueHealthProbe(acknowledgementQueue));
         services.AddHostedService(_ => new StandaloneQueueStartup(queue, poisonQueue));
-        services.AddHostedService(provider => new StandaloneQueueDrain(queue, poisonQueue,
-            provider.GetRequiredService<IRelationshipBatchApplier>(), drainOptions, provider.GetRequiredService<ILoggerFactory>()));
+        if (DrainEnabled(configuration))
+        {
+            services.AddHostedService(provider => new StandaloneQueueDrain(queue, poisonQueue,
+                provider.GetRequiredService<IRelationshipBatchApplier>(), drainOptions, provider.GetRequiredService<ILoggerFactory>()));
+        }
+
         return services;
+    }
+
+    /// <summary>Whether this standalone instance applies queued batches; a value other than true or false stops startup.</summary>
+    internal static bool DrainEnabled(IConfiguration configuration)
+    {
+        var text = configuration[AppSettingNames.StandaloneQueueDrainEnabled];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        return bool.TryParse(text.Trim(), out var enabled)
+            ? enabled
+            : throw new InvalidOperationException($"{AppSettingNames.StandaloneQueueDrainEnabled} must be true or false; it is '{text}'.");
     }
 
     /// <summary>
