@@ -14,8 +14,8 @@ namespace FunctionApp.Storage.Queues;
 /// </summary>
 public sealed class StorageQueueEventQueue : IRelationshipEventQueue
 {
-    /// <summary>The longest an enqueue may take before the callback is answered with a failure.</summary>
-    public static readonly TimeSpan MaxEnqueueTime = TimeSpan.FromMilliseconds(1500);
+    /// <summary>The longest an enqueue may take before the callback is answered with a failure: well inside the 2 s Tencent waits, network included.</summary>
+    public static readonly TimeSpan MaxEnqueueTime = TimeSpan.FromMilliseconds(1000);
 
     private readonly QueueClient _queue;
 
