@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using FunctionApp.Core;
 using FunctionApp.Hosting;
 using FunctionApp.Protocols;
@@ -31,25 +33,29 @@ internal static class ApplyThroughput
         var batches = options.Int("batches", 20);
         var concurrency = options.Int("concurrency", 4);
         var run = options.Get("run", Guid.NewGuid().ToString("N")[..8]);
-        // Split as the standalone ingestor splits a large callback, so every part fits one queue message.
-        var work = Enumerable.Range(0, batches).Select(b => Batch(shape, pairs, run, b))
-            .SelectMany(b => BatchSplitter.Split(b.BatchId, b.Source, b.Events, RelationshipQueueMessage.MaxBatchJsonBytes)).ToArray();
+        var work = Work(shape, pairs, batches, run);
         var edges = work.Sum(b => b.Events.Count);
 
         var via = options.Get("via", "queue");
         if (via == "floor")
         {
-            return await LayoutFloorAsync(account, shape, pairs, batches, work, cancellationToken);
+            // The app measured beside it has run for a while: warm this process's code and connections up first.
+            var warmup = Work(shape, pairs, options.Int("warmup-batches", 2), run + "-warmup");
+            return await LayoutFloorAsync(account, shape, pairs, batches, warmup, work, cancellationToken);
         }
 
+        var counter = new RequestCounter();
         var clock = Stopwatch.StartNew();
         if (via == "direct")
         {
-            var store = new TableRelationshipStore(new TableServiceClient(account), new TableRelationshipStoreOptions
+            var clientOptions = new StorageClientOptions();
+            clientOptions.AddPolicy(counter, HttpPipelinePosition.PerRetry);
+            var store = new TableRelationshipStore(new TableServiceClient(account, clientOptions), new TableRelationshipStoreOptions
             {
                 MaxParallelRequests = options.Int("parallel-requests", new TableRelationshipStoreOptions().MaxParallelRequests),
             });
             await store.EnsureTablesAsync(cancellationToken);
+            counter.Requests.Clear();
             clock.Restart();
             await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
                 async (batch, token) => await store.ApplyAsync(batch, token));
@@ -75,7 +81,8 @@ internal static class ApplyThroughput
 
         var seconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"apply: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}"));
+            $"apply: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}")
+            + (via == "direct" ? $" requests={string.Join(',', counter.Requests.OrderBy(r => r.Key).Select(r => $"{r.Key}:{r.Value}"))}" : ""));
         return 0;
     }
 
@@ -86,8 +93,8 @@ internal static class ApplyThroughput
     /// insert where a partition gets one row), with the app's parallelism: as many batches at once as the drain applies,
     /// as many requests in flight per batch as the store allows. Prints edges per second.
     /// </summary>
-    private static async Task<int> LayoutFloorAsync(
-        StorageAccount account, string shape, int pairs, int batches, RelationshipBatch[] work, CancellationToken cancellationToken)
+    private static async Task<int> LayoutFloorAsync(StorageAccount account, string shape, int pairs, int batches,
+        RelationshipBatch[] warmup, RelationshipBatch[] work, CancellationToken cancellationToken)
     {
         var tables = new TableServiceClient(account);
         var edges = tables.GetTableClient(TableRelationshipStore.EdgesTableName);
@@ -100,9 +107,23 @@ internal static class ApplyThroughput
 
         var parallelBatches = new StandaloneQueueDrainOptions().MaxParallelApplies;
         var parallelRequests = new TableRelationshipStoreOptions().MaxParallelRequests;
+        await WriteLayoutRowsAsync(warmup, edges, mirrors, history, parallelBatches, parallelRequests, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var (requests, rows) = await WriteLayoutRowsAsync(work, edges, mirrors, history, parallelBatches, parallelRequests, cancellationToken);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var edgeCount = work.Sum(b => b.Events.Count);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"apply-floor: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edgeCount} rows={rows} requests={requests} "
+            + $"parallel={parallelBatches}x{parallelRequests} seconds={seconds:F2} edges_per_s={edgeCount / seconds:F1}"));
+        return 0;
+    }
+
+    /// <summary>Writes the layout's rows of <paramref name="work"/>; returns the requests and rows written.</summary>
+    private static async Task<(long Requests, long Rows)> WriteLayoutRowsAsync(RelationshipBatch[] work, TableClient edges, TableClient mirrors,
+        TableClient history, int parallelBatches, int parallelRequests, CancellationToken cancellationToken)
+    {
         var requests = 0L;
         var rows = 0L;
-        var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = parallelBatches, CancellationToken = cancellationToken },
             async (batch, token) =>
             {
@@ -126,12 +147,7 @@ internal static class ApplyThroughput
                         }
                     });
             });
-        var seconds = clock.Elapsed.TotalSeconds;
-        var edgeCount = work.Sum(b => b.Events.Count);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"apply-floor: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edgeCount} rows={rows} requests={requests} "
-            + $"parallel={parallelBatches}x{parallelRequests} seconds={seconds:F2} edges_per_s={edgeCount / seconds:F1}"));
-        return 0;
+        return (requests, rows);
     }
 
     /// <summary>The rows the store writes for one edge, with the properties it gives them.</summary>
@@ -188,6 +204,11 @@ internal static class ApplyThroughput
         yield return (history, History(e.Peer, "peer"));
     }
 
+    /// <summary>The batches, split as the standalone ingestor splits a large callback, so every part fits one queue message.</summary>
+    private static RelationshipBatch[] Work(string shape, int pairs, int batches, string run) =>
+        Enumerable.Range(0, batches).Select(b => Batch(shape, pairs, run, b))
+            .SelectMany(b => BatchSplitter.Split(b.BatchId, b.Source, b.Events, RelationshipQueueMessage.MaxBatchJsonBytes)).ToArray();
+
     private static RelationshipBatch Batch(string shape, int pairs, string run, int index)
     {
         var now = DateTimeOffset.UtcNow;
@@ -202,5 +223,17 @@ internal static class ApplyThroughput
         }).ToList();
         return new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, Guid.NewGuid().ToString("N"), 1, 1,
             new CallbackSource("tencent", "1400000001", TencentCallbacks.Command, null, null, null, now, null), events);
+    }
+}
+
+/// <summary>Counts the store's requests (each attempt) by method and answer status.</summary>
+internal sealed class RequestCounter : HttpPipelineSynchronousPolicy
+{
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> Requests { get; } = new();
+
+    public override void OnReceivedResponse(HttpMessage message)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{message.Request.Method.Method}{(message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) ? "-batch" : "")}-{message.Response.Status}");
+        Requests.AddOrUpdate(key, 1, (_, n) => n + 1);
     }
 }
