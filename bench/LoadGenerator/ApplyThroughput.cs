@@ -18,7 +18,8 @@ namespace LoadGenerator;
 /// queue (as the standalone ingestion does) and times the running app's drain until the queue is empty;
 /// <c>--via direct</c> calls the store in this process with the same concurrency, for profiling the store alone
 /// (<c>--parallel-requests</c> sets the store's requests in flight per batch); <c>--via floor</c> writes the rows the
-/// layout needs for the same batches raw, with the fewest requests the layout allows (the layout floor). Shapes: <c>many-owners</c> (every pair its own owner and peer) and <c>one-owner</c> (one owner, many peers).
+/// layout needs for the same batches raw, with the fewest requests the layout allows (the layout floor; inserts, or
+/// unconditional upserts with <c>--upsert</c>). Shapes: <c>many-owners</c> (every pair its own owner and peer) and <c>one-owner</c> (one owner, many peers).
 /// </summary>
 internal static class ApplyThroughput
 {
@@ -41,7 +42,7 @@ internal static class ApplyThroughput
         {
             // The app measured beside it has run for a while: warm this process's code and connections up first.
             var warmup = Work(shape, pairs, options.Int("warmup-batches", 2), run + "-warmup");
-            return await LayoutFloorAsync(account, shape, pairs, batches, warmup, work, cancellationToken);
+            return await LayoutFloorAsync(account, shape, pairs, batches, warmup, work, options.Flag("upsert"), cancellationToken);
         }
 
         var counter = new RequestCounter();
@@ -94,7 +95,7 @@ internal static class ApplyThroughput
     /// as many requests in flight per batch as the store allows. Prints edges per second.
     /// </summary>
     private static async Task<int> LayoutFloorAsync(StorageAccount account, string shape, int pairs, int batches,
-        RelationshipBatch[] warmup, RelationshipBatch[] work, CancellationToken cancellationToken)
+        RelationshipBatch[] warmup, RelationshipBatch[] work, bool upsert, CancellationToken cancellationToken)
     {
         var tables = new TableServiceClient(account);
         var edges = tables.GetTableClient(TableRelationshipStore.EdgesTableName);
@@ -107,20 +108,20 @@ internal static class ApplyThroughput
 
         var parallelBatches = new StandaloneQueueDrainOptions().MaxParallelApplies;
         var parallelRequests = new TableRelationshipStoreOptions().MaxParallelRequests;
-        await WriteLayoutRowsAsync(warmup, edges, mirrors, history, parallelBatches, parallelRequests, cancellationToken);
+        await WriteLayoutRowsAsync(warmup, edges, mirrors, history, parallelBatches, parallelRequests, upsert, cancellationToken);
         var clock = Stopwatch.StartNew();
-        var (requests, rows) = await WriteLayoutRowsAsync(work, edges, mirrors, history, parallelBatches, parallelRequests, cancellationToken);
+        var (requests, rows) = await WriteLayoutRowsAsync(work, edges, mirrors, history, parallelBatches, parallelRequests, upsert, cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
         var edgeCount = work.Sum(b => b.Events.Count);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"apply-floor: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edgeCount} rows={rows} requests={requests} "
+            $"apply-floor: write={(upsert ? "upsert" : "insert")} shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edgeCount} rows={rows} requests={requests} "
             + $"parallel={parallelBatches}x{parallelRequests} seconds={seconds:F2} edges_per_s={edgeCount / seconds:F1}"));
         return 0;
     }
 
     /// <summary>Writes the layout's rows of <paramref name="work"/>; returns the requests and rows written.</summary>
     private static async Task<(long Requests, long Rows)> WriteLayoutRowsAsync(RelationshipBatch[] work, TableClient edges, TableClient mirrors,
-        TableClient history, int parallelBatches, int parallelRequests, CancellationToken cancellationToken)
+        TableClient history, int parallelBatches, int parallelRequests, bool upsert, CancellationToken cancellationToken)
     {
         var requests = 0L;
         var rows = 0L;
@@ -138,12 +139,14 @@ internal static class ApplyThroughput
                     {
                         if (write.Rows.Count == 1)
                         {
-                            await write.Table.AddEntityAsync(write.Rows[0], ct);
+                            _ = upsert
+                                ? await write.Table.UpsertEntityAsync(write.Rows[0], TableUpdateMode.Replace, ct)
+                                : await write.Table.AddEntityAsync(write.Rows[0], ct);
                         }
                         else
                         {
-                            await write.Table.SubmitTransactionAsync(
-                                write.Rows.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)).ToList(), ct);
+                            var kind = upsert ? TableTransactionActionType.UpsertReplace : TableTransactionActionType.Add;
+                            await write.Table.SubmitTransactionAsync(write.Rows.Select(row => new TableTransactionAction(kind, row)).ToList(), ct);
                         }
                     });
             });
