@@ -220,6 +220,48 @@ public class TableRelationshipStoreTests(AzuriteFixture azurite, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_batch_of_many_owners_costs_one_write_per_row_and_a_redelivery_changes_nothing()
+    {
+        var harness = await CreateAsync(azurite);
+        var batch = Batch(Source(), Enumerable.Range(0, 100)
+            .Select(i => Event($"pair-{i}", Friend, Added, $"owner{i:D3}", $"peer{i:D3}", 0, ("initiator", $"owner{i:D3}")))
+            .ToArray());
+
+        await harness.Store.ApplyAsync(batch, CancellationToken.None);
+        var first = harness.Counter.Requests;
+        var once = await harness.SnapshotAsync();
+        harness.Counter.Reset();
+        await harness.Store.ApplyAsync(batch with { BatchId = "redelivered" }, CancellationToken.None);
+        var again = harness.Counter.Requests;
+
+        // Layout minimum: every edge is four rows in four partitions (owner edge and history, mirror and peer history),
+        // none of which can share a transaction; the rows are new, so nothing needs reading.
+        const int minimum = 4 * 100;
+        output.WriteLine($"100-owner batch, first apply: {first} round trips; layout minimum {minimum}. Redelivered: {again} round trips.");
+        Assert.Equal(minimum, first);
+        Assert.Equal(once, await harness.SnapshotAsync());
+        Assert.Equal(400, once.Count);
+        Assert.Equal("owner042", Assert.Single(await harness.AllEdgesAsync(App, "peer042", EdgeListKind.FriendOf)).UserId);
+    }
+
+    [Fact]
+    public async Task An_edge_inserted_optimistically_still_folds_into_an_existing_row()
+    {
+        var harness = await CreateAsync(azurite);
+        // The newer event lands first; the older one, alone in its batch, is tried as an insert on both sides and must
+        // neither overwrite nor fail: both rows keep the newer state and the older event still reaches both histories.
+        await harness.Store.ApplyAsync(Batch(Source(), Event("removed", Friend, Removed, "u", "v", 10)), CancellationToken.None);
+        await harness.Store.ApplyAsync(Batch(Source(), Event("added", Friend, Added, "u", "v", 5), Event("other", Friend, Added, "w", "v", 6)), CancellationToken.None);
+
+        Assert.Empty(await harness.AllEdgesAsync(App, "u", EdgeListKind.Friends));
+        Assert.Equal(["w"], (await harness.AllEdgesAsync(App, "v", EdgeListKind.FriendOf)).Select(e => e.UserId));
+        var rows = await harness.SnapshotAsync(App);
+        Assert.Contains("State=absent;", rows[$"{TableRelationshipStore.EdgesTableName}/u/friend|v"], StringComparison.Ordinal);
+        Assert.Equal(rows[$"{TableRelationshipStore.EdgesTableName}/u/friend|v"], rows[$"{TableRelationshipStore.EdgesByPeerTableName}/v/friend|u"]);
+        Assert.Equal(["removed", "added"], (await harness.AllHistoryAsync(App, "u")).Select(h => h.EventId));
+    }
+
+    [Fact]
     public async Task Edges_read_from_both_sides_and_removed_edges_leave_the_lists()
     {
         var harness = await CreateAsync(azurite);

@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using FunctionApp.Core;
+using FunctionApp.Hosting;
 using FunctionApp.Protocols;
 using FunctionApp.Storage.Http;
 using FunctionApp.Storage.Queues;
@@ -12,11 +16,16 @@ namespace LoadGenerator;
 /// <summary>
 /// Edges applied per second from multi-pair batches. <c>--via queue</c> puts the batches on the app's Storage
 /// queue (as the standalone ingestion does) and times the running app's drain until the queue is empty;
-/// <c>--via direct</c> calls the store in this process with the same concurrency, for profiling the store alone.
-/// Shapes: <c>many-owners</c> (every pair its own owner and peer) and <c>one-owner</c> (one owner, many peers).
+/// <c>--via direct</c> calls the store in this process with the same concurrency, for profiling the store alone
+/// (<c>--parallel-requests</c> sets the store's requests in flight per batch); <c>--via floor</c> writes the rows the
+/// layout needs for the same batches raw, with the fewest requests the layout allows (the layout floor; inserts, or
+/// unconditional upserts with <c>--upsert</c>). Shapes: <c>many-owners</c> (every pair its own owner and peer) and <c>one-owner</c> (one owner, many peers).
 /// </summary>
 internal static class ApplyThroughput
 {
+    /// <summary>The most operations one entity group transaction may hold.</summary>
+    private const int MaxTransactionActions = 100;
+
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
         var account = StorageConnectionString.Parse(options.Required("storage"));
@@ -25,16 +34,29 @@ internal static class ApplyThroughput
         var batches = options.Int("batches", 20);
         var concurrency = options.Int("concurrency", 4);
         var run = options.Get("run", Guid.NewGuid().ToString("N")[..8]);
-        // Split as the standalone ingestor splits a large callback, so every part fits one queue message.
-        var work = Enumerable.Range(0, batches).Select(b => Batch(shape, pairs, run, b))
-            .SelectMany(b => BatchSplitter.Split(b.BatchId, b.Source, b.Events, RelationshipQueueMessage.MaxBatchJsonBytes)).ToArray();
+        var work = Work(shape, pairs, batches, run);
         var edges = work.Sum(b => b.Events.Count);
 
-        var clock = Stopwatch.StartNew();
-        if (options.Get("via", "queue") == "direct")
+        var via = options.Get("via", "queue");
+        if (via == "floor")
         {
-            var store = new TableRelationshipStore(new TableServiceClient(account));
+            // The app measured beside it has run for a while: warm this process's code and connections up first.
+            var warmup = Work(shape, pairs, options.Int("warmup-batches", 2), run + "-warmup");
+            return await LayoutFloorAsync(account, shape, pairs, batches, warmup, work, options.Flag("upsert"), cancellationToken);
+        }
+
+        var counter = new RequestCounter();
+        var clock = Stopwatch.StartNew();
+        if (via == "direct")
+        {
+            var clientOptions = new StorageClientOptions();
+            clientOptions.AddPolicy(counter, HttpPipelinePosition.PerRetry);
+            var store = new TableRelationshipStore(new TableServiceClient(account, clientOptions), new TableRelationshipStoreOptions
+            {
+                MaxParallelRequests = options.Int("parallel-requests", new TableRelationshipStoreOptions().MaxParallelRequests),
+            });
             await store.EnsureTablesAsync(cancellationToken);
+            counter.Requests.Clear();
             clock.Restart();
             await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
                 async (batch, token) => await store.ApplyAsync(batch, token));
@@ -60,9 +82,135 @@ internal static class ApplyThroughput
 
         var seconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"apply: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}"));
+            $"apply: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}")
+            + (via == "direct" ? $" requests={string.Join(',', counter.Requests.OrderBy(r => r.Key).Select(r => $"{r.Key}:{r.Value}"))}" : ""));
         return 0;
     }
+
+    /// <summary>
+    /// The best any client could do with this table layout: for every edge of the same batches, the four rows the store
+    /// writes (owner edge, owner history, peer-side mirror, peer history) in the store's tables, written raw — inserts,
+    /// no reads, no conditions — grouped by table and partition into entity group transactions of up to 100 (a single
+    /// insert where a partition gets one row), with the app's parallelism: as many batches at once as the drain applies,
+    /// as many requests in flight per batch as the store allows. Prints edges per second.
+    /// </summary>
+    private static async Task<int> LayoutFloorAsync(StorageAccount account, string shape, int pairs, int batches,
+        RelationshipBatch[] warmup, RelationshipBatch[] work, bool upsert, CancellationToken cancellationToken)
+    {
+        var tables = new TableServiceClient(account);
+        var edges = tables.GetTableClient(TableRelationshipStore.EdgesTableName);
+        var mirrors = tables.GetTableClient(TableRelationshipStore.EdgesByPeerTableName);
+        var history = tables.GetTableClient(TableRelationshipStore.HistoryTableName);
+        foreach (var table in new[] { edges, mirrors, history })
+        {
+            await table.CreateIfNotExistsAsync(cancellationToken);
+        }
+
+        var parallelBatches = new StandaloneQueueDrainOptions().MaxParallelApplies;
+        var parallelRequests = new TableRelationshipStoreOptions().MaxParallelRequests;
+        await WriteLayoutRowsAsync(warmup, edges, mirrors, history, parallelBatches, parallelRequests, upsert, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var (requests, rows) = await WriteLayoutRowsAsync(work, edges, mirrors, history, parallelBatches, parallelRequests, upsert, cancellationToken);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var edgeCount = work.Sum(b => b.Events.Count);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"apply-floor: write={(upsert ? "upsert" : "insert")} shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edgeCount} rows={rows} requests={requests} "
+            + $"parallel={parallelBatches}x{parallelRequests} seconds={seconds:F2} edges_per_s={edgeCount / seconds:F1}"));
+        return 0;
+    }
+
+    /// <summary>Writes the layout's rows of <paramref name="work"/>; returns the requests and rows written.</summary>
+    private static async Task<(long Requests, long Rows)> WriteLayoutRowsAsync(RelationshipBatch[] work, TableClient edges, TableClient mirrors,
+        TableClient history, int parallelBatches, int parallelRequests, bool upsert, CancellationToken cancellationToken)
+    {
+        var requests = 0L;
+        var rows = 0L;
+        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = parallelBatches, CancellationToken = cancellationToken },
+            async (batch, token) =>
+            {
+                var writes = batch.Events.SelectMany(e => LayoutRows(batch, e, edges, mirrors, history))
+                    .GroupBy(w => (w.Table.Name, w.Row.PartitionKey))
+                    .SelectMany(g => g.Chunk(MaxTransactionActions).Select(chunk => (chunk[0].Table, Rows: chunk.Select(w => w.Row).ToList())))
+                    .ToList();
+                Interlocked.Add(ref requests, writes.Count);
+                Interlocked.Add(ref rows, writes.Sum(w => w.Rows.Count));
+                await Parallel.ForEachAsync(writes, new ParallelOptions { MaxDegreeOfParallelism = parallelRequests, CancellationToken = token },
+                    async (write, ct) =>
+                    {
+                        if (write.Rows.Count == 1)
+                        {
+                            _ = upsert
+                                ? await write.Table.UpsertEntityAsync(write.Rows[0], TableUpdateMode.Replace, ct)
+                                : await write.Table.AddEntityAsync(write.Rows[0], ct);
+                        }
+                        else
+                        {
+                            var kind = upsert ? TableTransactionActionType.UpsertReplace : TableTransactionActionType.Add;
+                            await write.Table.SubmitTransactionAsync(write.Rows.Select(row => new TableTransactionAction(kind, row)).ToList(), ct);
+                        }
+                    });
+            });
+        return (requests, rows);
+    }
+
+    /// <summary>The rows the store writes for one edge, with the properties it gives them.</summary>
+    private static IEnumerable<(TableClient Table, TableEntity Row)> LayoutRows(
+        RelationshipBatch batch, RelationshipEvent e, TableClient edges, TableClient mirrors, TableClient history)
+    {
+        var source = batch.Source;
+        var version = EventVersion.Of(e, source);
+        var attributes = JsonSerializer.Serialize(new SortedDictionary<string, string>(e.Attributes.ToDictionary(), StringComparer.Ordinal));
+        TableEntity Edge(string partitionKey, string rowKey) => new(partitionKey, rowKey)
+        {
+            ["AppId"] = source.AppId,
+            ["Owner"] = e.Owner,
+            ["Peer"] = e.Peer,
+            ["Kind"] = RelationshipKeys.KindName(e.Kind),
+            ["State"] = "present",
+            ["Version"] = version,
+            ["EventId"] = e.EventId,
+            ["Since"] = e.OccurredAt,
+            ["Platform"] = source.Platform,
+            ["Command"] = source.Command,
+            ["Attributes"] = attributes,
+            ["FactsVersion"] = null,
+            ["FactsChangedAt"] = null,
+            ["Facts"] = null,
+            ["LastChangedAt"] = e.OccurredAt,
+        };
+        TableEntity History(string user, string side) => new(RelationshipKeys.UserPartition(source.AppId, user), RelationshipKeys.HistoryRow(e.OccurredAt, e.EventId))
+        {
+            ["AppId"] = source.AppId,
+            ["User"] = user,
+            ["OtherUser"] = side == "owner" ? e.Peer : e.Owner,
+            ["Side"] = side,
+            ["EventId"] = e.EventId,
+            ["Kind"] = RelationshipKeys.KindName(e.Kind),
+            ["Action"] = RelationshipKeys.ActionName(e.Action),
+            ["Owner"] = e.Owner,
+            ["Peer"] = e.Peer,
+            ["OccurredAt"] = e.OccurredAt,
+            ["ReceivedAt"] = source.ReceivedAt,
+            ["Version"] = version,
+            ["Platform"] = source.Platform,
+            ["Command"] = source.Command,
+            ["ClientIp"] = source.ClientIp,
+            ["OptPlatform"] = source.OptPlatform,
+            ["OperationId"] = source.OperationId,
+            ["BatchId"] = batch.BatchId,
+            ["Attributes"] = attributes,
+        };
+
+        yield return (edges, Edge(RelationshipKeys.UserPartition(source.AppId, e.Owner), RelationshipKeys.EdgeRow(e.Kind, e.Peer)));
+        yield return (history, History(e.Owner, "owner"));
+        yield return (mirrors, Edge(RelationshipKeys.UserPartition(source.AppId, e.Peer), RelationshipKeys.EdgeRow(e.Kind, e.Owner)));
+        yield return (history, History(e.Peer, "peer"));
+    }
+
+    /// <summary>The batches, split as the standalone ingestor splits a large callback, so every part fits one queue message.</summary>
+    private static RelationshipBatch[] Work(string shape, int pairs, int batches, string run) =>
+        Enumerable.Range(0, batches).Select(b => Batch(shape, pairs, run, b))
+            .SelectMany(b => BatchSplitter.Split(b.BatchId, b.Source, b.Events, RelationshipQueueMessage.MaxBatchJsonBytes)).ToArray();
 
     private static RelationshipBatch Batch(string shape, int pairs, string run, int index)
     {
@@ -78,5 +226,17 @@ internal static class ApplyThroughput
         }).ToList();
         return new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, Guid.NewGuid().ToString("N"), 1, 1,
             new CallbackSource("tencent", "1400000001", TencentCallbacks.Command, null, null, null, now, null), events);
+    }
+}
+
+/// <summary>Counts the store's requests (each attempt) by method and answer status.</summary>
+internal sealed class RequestCounter : HttpPipelineSynchronousPolicy
+{
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> Requests { get; } = new();
+
+    public override void OnReceivedResponse(HttpMessage message)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{message.Request.Method.Method}{(message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) ? "-batch" : "")}-{message.Response.Status}");
+        Requests.AddOrUpdate(key, 1, (_, n) => n + 1);
     }
 }

@@ -82,30 +82,42 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
             throw new InvalidBatchException($"The batch cannot be stored: {ex.Message}", ex);
         }
 
-        // 1. What the owners' rows hold now: decides which mirror rows need writing at all.
+        // 1. Owner partitions with more changed rows than point reads serve are read first, in one range query: their
+        //    rows may well exist, and an owner row that already covers its events spares the mirror writes (a
+        //    redelivered batch costs no mirror work). Partitions with a few rows are not read: their rows are most
+        //    likely new, so their mirror and owner rows are inserted optimistically and only a 409 costs a read.
         var ownerPartitions = edgeChanges
             .GroupBy(c => c.PartitionKey)
-            .Select(g => (PartitionKey: g.Key, Rows: g.GroupBy(c => c.RowKey).ToDictionary(r => r.Key, r => r.Select(c => c.Change).ToList(), StringComparer.Ordinal)))
-            .ToList();
+            .ToDictionary(
+                g => g.Key,
+                g => g.GroupBy(c => c.RowKey).ToDictionary(r => r.Key, r => r.Select(c => c.Change).ToList(), StringComparer.Ordinal),
+                StringComparer.Ordinal);
         var ownerSnapshots = new Dictionary<string, Dictionary<string, TableEntity?>>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(ownerPartitions, ParallelOptions(cancellationToken), async (partition, ct) =>
+        await Parallel.ForEachAsync(ownerPartitions.Where(p => p.Value.Count > PointReadLimit), ParallelOptions(cancellationToken), async (partition, ct) =>
         {
-            var snapshot = await ReadRowsAsync(_edges, partition.PartitionKey, partition.Rows.Keys.ToList(), ct).ConfigureAwait(false);
+            var snapshot = await ReadRowsAsync(_edges, partition.Key, partition.Value.Keys.ToList(), ct).ConfigureAwait(false);
             lock (ownerSnapshots)
             {
-                ownerSnapshots[partition.PartitionKey] = snapshot;
+                ownerSnapshots[partition.Key] = snapshot;
             }
         }).ConfigureAwait(false);
 
         // 2. History (every partition) and the peer-side mirror, side by side.
         var mirrorPartitions = new Dictionary<string, EdgePartitionWork>(StringComparer.Ordinal);
+        var mirrorOf = new Dictionary<(string PartitionKey, string RowKey), (string PartitionKey, string RowKey)>();
         foreach (var (partitionKey, rowKey, change, mirrorPartitionKey, mirrorRowKey) in edgeChanges)
         {
-            var ownerRow = ownerSnapshots[partitionKey][rowKey];
-            var rowChanges = ownerPartitions.First(p => p.PartitionKey == partitionKey).Rows[rowKey];
-            if (ownerRow is not null && EdgeRecord.FromEntity(ownerRow).Covers(rowChanges))
+            mirrorOf[(partitionKey, rowKey)] = (mirrorPartitionKey, mirrorRowKey);
+            var assumeMissing = true;
+            if (ownerSnapshots.TryGetValue(partitionKey, out var snapshot))
             {
-                continue; // The owner's row is written last, so its mirror already holds these events.
+                var ownerRow = snapshot[rowKey];
+                if (ownerRow is not null && EdgeRecord.FromEntity(ownerRow).Covers(ownerPartitions[partitionKey][rowKey]))
+                {
+                    continue; // The owner's row is written last, so its mirror already holds these events.
+                }
+
+                assumeMissing = ownerRow is null;
             }
 
             if (!mirrorPartitions.TryGetValue(mirrorPartitionKey, out var work))
@@ -113,7 +125,7 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
                 mirrorPartitions[mirrorPartitionKey] = work = new EdgePartitionWork(_edgesByPeer, mirrorPartitionKey);
             }
 
-            work.Add(mirrorRowKey, change, ownerRow is null);
+            work.Add(mirrorRowKey, change, assumeMissing);
         }
 
         var firstWave = historyRows
@@ -123,19 +135,27 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
             .ToList();
         await Parallel.ForEachAsync(firstWave, ParallelOptions(cancellationToken), async (job, ct) => await job(ct).ConfigureAwait(false)).ConfigureAwait(false);
 
-        // 3. The owners' rows, last.
+        // 3. The owners' rows, last. An unread row whose mirror was just inserted is most likely missing too (the owner
+        //    row is never written before its mirror): it is inserted at once; any other unread row is read first.
         await Parallel.ForEachAsync(ownerPartitions, ParallelOptions(cancellationToken), async (partition, ct) =>
         {
-            var work = new EdgePartitionWork(_edges, partition.PartitionKey);
-            foreach (var (rowKey, changes) in partition.Rows)
+            var work = new EdgePartitionWork(_edges, partition.Key);
+            var snapshot = ownerSnapshots.GetValueOrDefault(partition.Key);
+            foreach (var (rowKey, changes) in partition.Value)
             {
+                var (mirrorPartitionKey, mirrorRowKey) = mirrorOf[(partition.Key, rowKey)];
+                var mirrorInserted = mirrorPartitions.TryGetValue(mirrorPartitionKey, out var mirror) && mirror.Inserted.Contains(mirrorRowKey);
                 foreach (var change in changes)
                 {
-                    work.Add(rowKey, change, assumeMissing: false);
+                    work.Add(rowKey, change, assumeMissing: snapshot is null && mirrorInserted);
+                }
+
+                if (snapshot is not null)
+                {
+                    work.Known[rowKey] = snapshot[rowKey];
                 }
             }
 
-            work.Known = ownerSnapshots[partition.PartitionKey];
             await ApplyEdgePartitionAsync(work, ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
@@ -232,7 +252,9 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
 
     /// <summary>
     /// Read-compare-write of the edge rows of one partition: fold the changes into what is stored, write only rows that
-    /// change, with ETags (insert when new), 100 per transaction; after a 409 or 412 re-read just the failed rows and retry.
+    /// change, with ETags (insert when new or assumed new), 100 per transaction; after a 409 or 412 re-read just the
+    /// rows of the failed request and retry. A transaction fails whole, so one existing row among assumed-new ones costs
+    /// the request and a read of its rows; that is a lost guess, not contention, so the retry does not back off.
     /// </summary>
     private async Task ApplyEdgePartitionAsync(EdgePartitionWork work, CancellationToken cancellationToken)
     {
@@ -245,6 +267,7 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
                 foreach (var (rowKey, entity) in await ReadRowsAsync(work.Table, work.PartitionKey, unknown, cancellationToken).ConfigureAwait(false))
                 {
                     work.Known[rowKey] = entity;
+                    work.Assumed.Remove(rowKey);
                 }
             }
 
@@ -262,6 +285,7 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
             }
 
             pending.Clear();
+            var contended = false;
             foreach (var chunk in writes.Chunk(TableTransaction.MaxActions))
             {
                 try
@@ -277,12 +301,19 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
                     {
                         await work.Table.SubmitTransactionAsync(chunk, cancellationToken).ConfigureAwait(false);
                     }
+
+                    foreach (var action in chunk.Where(a => a.ActionType == TableTransactionActionType.Add))
+                    {
+                        work.Inserted.Add(action.Entity.RowKey);
+                    }
                 }
                 catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404 && attempt < _options.MaxConflictRetries)
                 {
-                    // Another writer got there first: nothing of the chunk was applied; re-read and fold again.
+                    // Another writer got there first, or a row assumed new exists: nothing of the chunk was applied; re-read
+                    // and fold again.
                     foreach (var action in chunk)
                     {
+                        contended |= !work.Assumed.Remove(action.Entity.RowKey);
                         pending.Add(action.Entity.RowKey);
                         work.Known.Remove(action.Entity.RowKey);
                     }
@@ -294,7 +325,10 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
                 return;
             }
 
-            await Task.Delay(Random.Shared.Next(5, 20 * (attempt + 1)), cancellationToken).ConfigureAwait(false);
+            if (contended)
+            {
+                await Task.Delay(Random.Shared.Next(5, 20 * (attempt + 1)), cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -335,8 +369,14 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
         public string PartitionKey { get; } = partitionKey;
         public Dictionary<string, List<EdgeChange>> Changes { get; } = new(StringComparer.Ordinal);
 
-        /// <summary>Row key to stored entity (null: known missing); rows not here are read first.</summary>
-        public Dictionary<string, TableEntity?> Known { get; set; } = new(StringComparer.Ordinal);
+        /// <summary>Row key to stored entity (null: missing, as read or assumed); rows not here are read first.</summary>
+        public Dictionary<string, TableEntity?> Known { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Rows taken as missing without a read (insert tried; a 409 re-reads them).</summary>
+        public HashSet<string> Assumed { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Rows this work inserted.</summary>
+        public HashSet<string> Inserted { get; } = new(StringComparer.Ordinal);
 
         public void Add(string rowKey, EdgeChange change, bool assumeMissing)
         {
@@ -345,8 +385,8 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
                 Changes[rowKey] = list = [];
                 if (assumeMissing)
                 {
-                    // The owner has no row, so the mirror most likely has none either: try inserting; 409 re-reads.
                     Known[rowKey] = null;
+                    Assumed.Add(rowKey);
                 }
             }
 
