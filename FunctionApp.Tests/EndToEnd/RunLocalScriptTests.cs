@@ -48,7 +48,7 @@ public sealed partial class RunLocalScriptTests(ITestOutputHelper output)
             {
                 Assert.False(script.HasExited, "run-local.sh exited:\n" + string.Join('\n', lines));
                 return Task.FromResult(lines.Any(l => l.Contains($"Tencent:  {baseUrl}/api/callbacks/tencent", StringComparison.Ordinal)));
-            }, TimeSpan.FromSeconds(35));
+            }, TimeSpan.FromSeconds(120));
             var pids = Pids().Match(string.Join('\n', lines));
             Assert.True(pids.Success, string.Join('\n', lines));
             children = [int.Parse(pids.Groups["azurite"].Value, CultureInfo.InvariantCulture), int.Parse(pids.Groups["app"].Value, CultureInfo.InvariantCulture)];
@@ -63,9 +63,9 @@ public sealed partial class RunLocalScriptTests(ITestOutputHelper output)
             Assert.True(Directory.EnumerateFileSystemEntries(data).Any(), "Azurite keeps its data in AZURITE_LOCATION");
 
             Interrupt(script.Id);
-            Assert.True(script.WaitForExit(TimeSpan.FromSeconds(20)), "run-local.sh did not stop on SIGINT");
+            Assert.True(script.WaitForExit(TimeSpan.FromSeconds(30)), "run-local.sh did not stop on SIGINT");
             await EventuallyAsync("Azurite and the app to be gone", () => Task.FromResult(children.All(pid => !Directory.Exists($"/proc/{pid}"))),
-                TimeSpan.FromSeconds(5));
+                TimeSpan.FromSeconds(15));
             Assert.Contains(lines, l => l.Contains("Stopping the app", StringComparison.Ordinal));
         }
         finally
