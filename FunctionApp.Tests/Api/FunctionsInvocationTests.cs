@@ -87,6 +87,21 @@ public sealed class FunctionsInvocationTests : IAsyncLifetime
         Assert.Contains(_app.Logs.Messages, m => m.Contains("platform=tencent app=1400000001 command=Sns.CallbackFriendAdd events=2 outcome=accepted", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ReceiveCallback_writes_each_batch_exactly_as_the_queue_message_format_and_a_content_length()
+    {
+        var source = Samples.Batch("b-9").Source with { ClientIp = "\u00e9\"<>&\u2028" };
+        _nextResult = Samples.Result("accepted", 200, Samples.Batch("b-9") with { Source = source });
+        using var content = new StringContent(Fixture("receive-tencent-query-object.json"), Encoding.UTF8, "application/json");
+        using var response = await _app.Client.PostAsync(new Uri("ReceiveCallback", UriKind.Relative), content);
+        var answer = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(answer.Length, response.Content.Headers.ContentLength);
+        using var document = JsonDocument.Parse(answer);
+        var written = document.RootElement.GetProperty("Outputs").GetProperty("batches")[0].GetRawText();
+        Assert.Equal(Encoding.UTF8.GetString(RelationshipBatchJson.Serialize(_nextResult.Batches[0])), written);
+    }
+
     [Theory]
     [InlineData("rejected", 401)]
     [InlineData("ignored", 200)]

@@ -1,5 +1,7 @@
 using System.Net;
 using FunctionApp.Api;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging.Console;
 
 namespace FunctionApp.Hosting;
 
@@ -35,6 +37,7 @@ public static class RelationshipCallbacksApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Warning);
+        UseBatchedConsole(builder.Logging);
 
         builder.Services.AddSingleton(endpoint);
         builder.Services.AddSingleton(QueryApiKeys.Read(configuration));
@@ -52,6 +55,22 @@ public static class RelationshipCallbacksApp
             context.HttpContext.Response.HasStarted ? Task.CompletedTask : Problems.ForBareStatusCodeAsync(context.HttpContext));
         app.MapRelationshipCallbackEndpoints(endpoint.Mode, BenchmarkBaselineEndpoint.IsEnabled(configuration));
         return app;
+    }
+
+    /// <summary>
+    /// The console logger delivers its lines in batches (<see cref="BatchedConsoleLoggerProvider"/>): same formatters
+    /// and <c>Logging:Console</c> settings, without a writer wake-up per callback line.
+    /// </summary>
+    internal static void UseBatchedConsole(ILoggingBuilder logging)
+    {
+        logging.AddConsole();
+        foreach (var framework in logging.Services
+                     .Where(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)).ToList())
+        {
+            logging.Services.Remove(framework);
+        }
+
+        logging.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, BatchedConsoleLoggerProvider>());
     }
 
     private static void LogStartupWarnings(WebApplication app, HostingEndpoint endpoint)

@@ -17,7 +17,7 @@ public static class BatchSplitter
         }
 
         var whole = new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, batchId, 1, 1, source, events);
-        if (RelationshipBatchJson.Serialize(whole).Length <= maxMessageBytes)
+        if (MaxSerializedBytes(whole) <= maxMessageBytes || RelationshipBatchJson.Serialize(whole).Length <= maxMessageBytes)
         {
             return [whole];
         }
@@ -55,4 +55,42 @@ public static class BatchSplitter
             .Select((group, index) => whole with { Part = index + 1, PartCount = groups.Count, Events = group })
             .ToList();
     }
+
+    /// <summary>Room for everything but the strings of the envelope: names, punctuation, numbers, two times.</summary>
+    private const int EnvelopeAllowance = 1024;
+
+    /// <summary>The same per event: names, punctuation, kind, action and the time.</summary>
+    private const int EventAllowance = 256;
+
+    /// <summary>The same per attribute: quotes, colon and comma.</summary>
+    private const int AttributeAllowance = 8;
+
+    /// <summary>Worst case of one UTF-16 character in JSON: an escape such as <c>\u00e9</c>.</summary>
+    private const int MaxBytesPerChar = 6;
+
+    /// <summary>
+    /// An upper bound of the batch's serialized size, found without serializing it, so the usual small callback is
+    /// not serialized once here to be measured and again when it is sent.
+    /// </summary>
+    internal static long MaxSerializedBytes(RelationshipBatch batch)
+    {
+        var source = batch.Source;
+        long chars = Length(batch.BatchId) + Length(source.Platform) + Length(source.AppId) + Length(source.Command)
+            + Length(source.ClientIp) + Length(source.OptPlatform) + Length(source.OperationId);
+        long bytes = EnvelopeAllowance;
+        foreach (var relationshipEvent in batch.Events)
+        {
+            bytes += EventAllowance;
+            chars += Length(relationshipEvent.EventId) + Length(relationshipEvent.Owner) + Length(relationshipEvent.Peer);
+            foreach (var (name, value) in relationshipEvent.Attributes)
+            {
+                bytes += AttributeAllowance;
+                chars += Length(name) + Length(value);
+            }
+        }
+
+        return bytes + (chars * MaxBytesPerChar);
+    }
+
+    private static int Length(string? text) => text?.Length ?? 0;
 }

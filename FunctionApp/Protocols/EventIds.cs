@@ -45,6 +45,9 @@ internal sealed class EventIds
         var buffer = new byte[_prefix.Length + 4];
         _prefix.CopyTo(buffer, 0);
         BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(_prefix.Length), index);
-        return Convert.ToHexStringLower(SHA256.HashData(buffer))[..IdLength];
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer, hash);
+        // Two hex characters per byte: the first IdLength characters of the whole hash's hex, without making it all.
+        return Convert.ToHexStringLower(hash[..(IdLength / 2)]);
     }
 }

@@ -9,7 +9,10 @@ public static class TencentAnswers
 {
     public const string ContentType = "application/json; charset=utf-8";
 
-    public static CallbackAnswer Ok() => Write(200, "OK", 0, "", null);
+    // Answers are immutable records, so the fixed one is built once rather than per callback.
+    private static readonly CallbackAnswer OkAnswer = Write(200, "OK", 0, "", null);
+
+    public static CallbackAnswer Ok() => OkAnswer;
 
     /// <summary>The before-callbacks' answer: one ResultItem per item with ResultCode 0, so each operation proceeds.</summary>
     public static CallbackAnswer OkProceed(IEnumerable<string> toAccounts) => Write(200, "OK", 0, "", toAccounts);

@@ -13,6 +13,8 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
 {
     public const string Platform = "tencent";
 
+    private static readonly CallbackAnswer EnqueueFailedAnswer = TencentAnswers.Fail(503, "The callback could not be queued; please retry.");
+
     /// <summary>Returns the normalized callback, or an ignored one; throws <see cref="CallbackRejectedException"/> on bad input.</summary>
     public HandledCallback Handle(InboundCallback callback)
     {
@@ -77,7 +79,7 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
             DeliveryKey: sign is null && requestTimeText is null ? null : $"sign={sign};requestTime={requestTimeText}",
             events,
             answer,
-            TencentAnswers.Fail(503, "The callback could not be queued; please retry."));
+            EnqueueFailedAnswer);
     }
 
     private (IReadOnlyList<EventDraft> Events, long? EventTime, CallbackAnswer Answer) Read(string command, JsonElement root)
