@@ -64,6 +64,7 @@ public sealed partial class RunLocalScriptTests(ITestOutputHelper output)
 
             Interrupt(script.Id);
             Assert.True(script.WaitForExit(TimeSpan.FromSeconds(30)), "run-local.sh did not stop on SIGINT");
+            script.WaitForExit(); // Only this overload waits for the redirected output's last lines to be handled.
             await EventuallyAsync("Azurite and the app to be gone", () => Task.FromResult(children.All(pid => !Directory.Exists($"/proc/{pid}"))),
                 TimeSpan.FromSeconds(15));
             Assert.Contains(lines, l => l.Contains("Stopping the app", StringComparison.Ordinal));
