@@ -10,6 +10,17 @@ namespace FunctionApp.Storage.Http;
 /// </summary>
 public static class StorageErrors
 {
+    /// <summary>Throws the service's error unless the response has one of the <paramref name="expected"/> statuses.</summary>
+    public static void EnsureStatus(Response response, string operation, params int[] expected)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(expected);
+        if (Array.IndexOf(expected, response.Status) < 0)
+        {
+            throw ToException(response, operation);
+        }
+    }
+
     public static RequestFailedException ToException(Response response, string operation)
     {
         ArgumentNullException.ThrowIfNull(response);

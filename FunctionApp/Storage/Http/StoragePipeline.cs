@@ -50,6 +50,37 @@ public static class StoragePipeline
     }
 }
 
+/// <summary>
+/// One storage service of an account: its pipeline and endpoint, shared by every client of its tables or queues.
+/// </summary>
+public sealed class StorageServiceConnection
+{
+    public StorageServiceConnection(StorageAccount account, StorageService service, StorageClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        Endpoint = account.GetServiceUri(service);
+        Pipeline = StoragePipeline.Create(account, service, options);
+    }
+
+    public HttpPipeline Pipeline { get; }
+
+    public Uri Endpoint { get; }
+
+    /// <summary>A request to <paramref name="path"/> below the service endpoint; the path is sent as given (already escaped).</summary>
+    public HttpMessage CreateMessage(RequestMethod method, string path)
+    {
+        var message = Pipeline.CreateMessage();
+        var request = message.Request;
+        request.Method = method;
+        request.Uri.Reset(Endpoint);
+        request.Uri.AppendPath("/", escape: false);
+        request.Uri.AppendPath(path, escape: false);
+        return message;
+    }
+
+    public ValueTask SendAsync(HttpMessage message, CancellationToken cancellationToken) => Pipeline.SendAsync(message, cancellationToken);
+}
+
 /// <summary>Sets <c>x-ms-version</c> on every request.</summary>
 internal sealed class StorageVersionPolicy(string version) : HttpPipelineSynchronousPolicy
 {

@@ -4,7 +4,6 @@ using System.Text;
 using System.Xml.Linq;
 using Azure;
 using Azure.Core;
-using Azure.Core.Pipeline;
 using FunctionApp.Storage.Http;
 
 namespace FunctionApp.Storage.Queues;
@@ -30,19 +29,11 @@ public sealed record SentMessage(string MessageId, string PopReceipt, DateTimeOf
 public sealed record UpdatedMessage(string PopReceipt, DateTimeOffset? NextVisibleOn);
 
 /// <summary>The account's Queue service: hands out clients of its queues, which share one pipeline.</summary>
-public sealed class QueueServiceClient
+public sealed class QueueServiceClient(StorageAccount account, StorageClientOptions? options = null)
 {
-    private readonly HttpPipeline _pipeline;
-    private readonly Uri _endpoint;
+    private readonly StorageServiceConnection _service = new(account, StorageService.Queue, options);
 
-    public QueueServiceClient(StorageAccount account, StorageClientOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(account);
-        _endpoint = account.GetServiceUri(StorageService.Queue);
-        _pipeline = StoragePipeline.Create(account, StorageService.Queue, options);
-    }
-
-    public QueueClient GetQueueClient(string queueName) => new(_pipeline, _endpoint, queueName);
+    public QueueClient GetQueueClient(string queueName) => new(_service, queueName);
 }
 
 /// <summary>
@@ -58,14 +49,12 @@ public sealed class QueueClient
     /// <summary>Most messages one receive or peek returns.</summary>
     public const int MaxMessagesPerReceive = 32;
 
-    private readonly HttpPipeline _pipeline;
-    private readonly Uri _endpoint;
+    private readonly StorageServiceConnection _service;
 
-    internal QueueClient(HttpPipeline pipeline, Uri endpoint, string queueName)
+    internal QueueClient(StorageServiceConnection service, string queueName)
     {
         ArgumentException.ThrowIfNullOrEmpty(queueName);
-        _pipeline = pipeline;
-        _endpoint = endpoint;
+        _service = service;
         Name = queueName;
     }
 
@@ -95,7 +84,7 @@ public sealed class QueueClient
             return false;
         }
 
-        EnsureSuccess(message.Response, $"Deleting queue {Name}", 204);
+        StorageErrors.EnsureStatus(message.Response, $"Deleting queue {Name}", 204);
         return true;
     }
 
@@ -129,7 +118,7 @@ public sealed class QueueClient
         message.Request.Content = RequestContent.Create(Encoding.UTF8.GetBytes(
             "<QueueMessage><MessageText>" + SecurityElement.Escape(messageText) + "</MessageText></QueueMessage>"));
         await SendAsync(message, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(message.Response, $"Putting a message on queue {Name}", 201);
+        StorageErrors.EnsureStatus(message.Response, $"Putting a message on queue {Name}", 201);
         var item = MessageElements(message.Response).FirstOrDefault()
                    ?? throw new RequestFailedException(message.Response.Status, $"Putting a message on queue {Name}: the answer lists no message.");
         return new SentMessage(
@@ -148,7 +137,7 @@ public sealed class QueueClient
         message.Request.Uri.AppendQuery("numofmessages", maxMessages.ToString(CultureInfo.InvariantCulture), escapeValue: false);
         message.Request.Uri.AppendQuery("visibilitytimeout", Seconds(visibilityTimeout), escapeValue: false);
         await SendAsync(message, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(message.Response, $"Receiving messages from queue {Name}", 200);
+        StorageErrors.EnsureStatus(message.Response, $"Receiving messages from queue {Name}", 200);
         return [.. MessageElements(message.Response).Select(item => new QueueMessage(
             Required(item, "MessageId"),
             Required(item, "PopReceipt"),
@@ -167,7 +156,7 @@ public sealed class QueueClient
         message.Request.Uri.AppendQuery("peekonly", "true", escapeValue: false);
         message.Request.Uri.AppendQuery("numofmessages", maxMessages.ToString(CultureInfo.InvariantCulture), escapeValue: false);
         await SendAsync(message, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(message.Response, $"Peeking at queue {Name}", 200);
+        StorageErrors.EnsureStatus(message.Response, $"Peeking at queue {Name}", 200);
         return [.. MessageElements(message.Response).Select(item => new PeekedMessage(
             Required(item, "MessageId"),
             long.Parse(Required(item, "DequeueCount"), CultureInfo.InvariantCulture),
@@ -181,7 +170,7 @@ public sealed class QueueClient
         using var message = CreateMessage(RequestMethod.Delete, MessagePath(messageId));
         message.Request.Uri.AppendQuery("popreceipt", popReceipt, escapeValue: true);
         await SendAsync(message, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(message.Response, $"Deleting a message from queue {Name}", 204);
+        StorageErrors.EnsureStatus(message.Response, $"Deleting a message from queue {Name}", 204);
     }
 
     /// <summary>Makes a received message visible again after <paramref name="visibilityTimeout"/> (zero: at once), keeping its text.</summary>
@@ -191,7 +180,7 @@ public sealed class QueueClient
         message.Request.Uri.AppendQuery("popreceipt", popReceipt, escapeValue: true);
         message.Request.Uri.AppendQuery("visibilitytimeout", Seconds(visibilityTimeout), escapeValue: false);
         await SendAsync(message, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(message.Response, $"Updating a message of queue {Name}", 204);
+        StorageErrors.EnsureStatus(message.Response, $"Updating a message of queue {Name}", 204);
         var response = message.Response;
         response.Headers.TryGetValue("x-ms-popreceipt", out var newReceipt);
         response.Headers.TryGetValue("x-ms-time-next-visible", out var nextVisible);
@@ -206,7 +195,7 @@ public sealed class QueueClient
         using var message = CreateMessage(RequestMethod.Get, Name);
         message.Request.Uri.AppendQuery("comp", "metadata", escapeValue: false);
         await SendAsync(message, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(message.Response, $"Reading the metadata of queue {Name}", 200);
+        StorageErrors.EnsureStatus(message.Response, $"Reading the metadata of queue {Name}", 200);
         return message.Response.Headers.TryGetValue("x-ms-approximate-messages-count", out var count)
                && int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             ? value
@@ -219,19 +208,9 @@ public sealed class QueueClient
         return Name + "/messages/" + Uri.EscapeDataString(messageId);
     }
 
-    private HttpMessage CreateMessage(RequestMethod method, string path)
-    {
-        var message = _pipeline.CreateMessage();
-        var request = message.Request;
-        request.Method = method;
-        request.Uri.Reset(_endpoint);
-        request.Uri.AppendPath("/", escape: false);
-        request.Uri.AppendPath(path, escape: false);
-        return message;
-    }
+    private HttpMessage CreateMessage(RequestMethod method, string path) => _service.CreateMessage(method, path);
 
-    private Task SendAsync(HttpMessage message, CancellationToken cancellationToken) =>
-        _pipeline.SendAsync(message, cancellationToken).AsTask();
+    private Task SendAsync(HttpMessage message, CancellationToken cancellationToken) => _service.SendAsync(message, cancellationToken).AsTask();
 
     private static IEnumerable<XElement> MessageElements(Response response)
     {
@@ -260,11 +239,4 @@ public sealed class QueueClient
         return ((long)Math.Ceiling(value.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
     }
 
-    private static void EnsureSuccess(Response response, string operation, int expected)
-    {
-        if (response.Status != expected)
-        {
-            throw StorageErrors.ToException(response, operation);
-        }
-    }
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Azure;
 using Azure.Core;
-using Azure.Core.Pipeline;
 using FunctionApp.Storage.Http;
 
 namespace FunctionApp.Storage.Tables;
@@ -13,19 +12,11 @@ public sealed record TableContinuation(string NextPartitionKey, string? NextRowK
 public sealed record TableQueryPage(IReadOnlyList<TableEntity> Entities, TableContinuation? Continuation);
 
 /// <summary>The account's Table service: hands out clients of its tables, which share one pipeline.</summary>
-public sealed class TableServiceClient
+public sealed class TableServiceClient(StorageAccount account, StorageClientOptions? options = null)
 {
-    private readonly HttpPipeline _pipeline;
-    private readonly Uri _endpoint;
+    private readonly StorageServiceConnection _service = new(account, StorageService.Table, options);
 
-    public TableServiceClient(StorageAccount account, StorageClientOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(account);
-        _endpoint = account.GetServiceUri(StorageService.Table);
-        _pipeline = StoragePipeline.Create(account, StorageService.Table, options);
-    }
-
-    public TableClient GetTableClient(string tableName) => new(_pipeline, _endpoint, tableName);
+    public TableClient GetTableClient(string tableName) => new(_service, tableName);
 }
 
 /// <summary>
@@ -36,14 +27,12 @@ public sealed class TableClient
 {
     private const string JsonAccept = "application/json;odata=minimalmetadata";
     private static readonly RequestMethod Merge = new("MERGE");
-    private readonly HttpPipeline _pipeline;
-    private readonly Uri _endpoint;
+    private readonly StorageServiceConnection _service;
 
-    internal TableClient(HttpPipeline pipeline, Uri endpoint, string tableName)
+    internal TableClient(StorageServiceConnection service, string tableName)
     {
         ArgumentException.ThrowIfNullOrEmpty(tableName);
-        _pipeline = pipeline;
-        _endpoint = endpoint;
+        _service = service;
         Name = tableName;
     }
 
@@ -56,7 +45,7 @@ public sealed class TableClient
         message.Request.Headers.SetValue("Content-Type", "application/json");
         message.Request.Headers.SetValue("Prefer", "return-no-content");
         message.Request.Content = RequestContent.Create(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["TableName"] = Name }));
-        await _pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        await _service.SendAsync(message, cancellationToken).ConfigureAwait(false);
         var response = message.Response;
         if (response.Status is 201 or 204)
         {
@@ -71,14 +60,14 @@ public sealed class TableClient
     public async Task<TableEntity?> GetEntityAsync(string partitionKey, string rowKey, CancellationToken cancellationToken = default)
     {
         using var message = CreateMessage(RequestMethod.Get, EntityPath(partitionKey, rowKey));
-        await _pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        await _service.SendAsync(message, cancellationToken).ConfigureAwait(false);
         var response = message.Response;
         if (response.Status == 404)
         {
             return null;
         }
 
-        EnsureSuccess(response, "Reading an entity", 200);
+        StorageErrors.EnsureStatus(response, "Reading an entity", 200);
         using var document = JsonDocument.Parse(response.Content.ToMemory());
         var entity = TableEntityJson.Read(document.RootElement);
         if (response.Headers.ETag is { } etag)
@@ -125,9 +114,9 @@ public sealed class TableClient
             }
         }
 
-        await _pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        await _service.SendAsync(message, cancellationToken).ConfigureAwait(false);
         var response = message.Response;
-        EnsureSuccess(response, $"Querying table {Name}", 200);
+        StorageErrors.EnsureStatus(response, $"Querying table {Name}", 200);
         using var document = JsonDocument.Parse(response.Content.ToMemory());
         var entities = document.RootElement.GetProperty("value").EnumerateArray().Select(TableEntityJson.Read).ToList();
         TableContinuation? next = null;
@@ -188,13 +177,13 @@ public sealed class TableClient
     {
         using var message = CreateMessage(RequestMethod.Delete, EntityPath(partitionKey, rowKey));
         message.Request.Headers.SetValue("If-Match", IfMatch(ifMatch).ToString());
-        await _pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        await _service.SendAsync(message, cancellationToken).ConfigureAwait(false);
         if (message.Response.Status == 404)
         {
             return false;
         }
 
-        EnsureSuccess(message.Response, "Deleting an entity", 204);
+        StorageErrors.EnsureStatus(message.Response, "Deleting an entity", 204);
         return true;
     }
 
@@ -205,13 +194,13 @@ public sealed class TableClient
     /// </summary>
     public async Task<IReadOnlyList<ETag>> SubmitTransactionAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken = default)
     {
-        var batch = TableTransaction.Build(_endpoint, Name, actions);
+        var batch = TableTransaction.Build(_service.Endpoint, Name, actions);
         using var message = CreateMessage(RequestMethod.Post, "$batch");
         message.Request.Headers.SetValue("Content-Type", batch.ContentType);
         message.Request.Content = RequestContent.Create(batch.Body);
-        await _pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        await _service.SendAsync(message, cancellationToken).ConfigureAwait(false);
         var response = message.Response;
-        EnsureSuccess(response, $"A transaction on table {Name}", 202);
+        StorageErrors.EnsureStatus(response, $"A transaction on table {Name}", 202);
         response.Headers.TryGetValue("Content-Type", out var contentType);
         return TableTransaction.ParseResponse(contentType, response.Content.ToString(), actions.Count, Name);
     }
@@ -227,19 +216,15 @@ public sealed class TableClient
         }
 
         message.Request.Content = RequestContent.Create(TableEntityJson.Serialize(entity));
-        await _pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
-        EnsureSuccess(message.Response, operation, 201, 204);
+        await _service.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        StorageErrors.EnsureStatus(message.Response, operation, 201, 204);
         return message.Response.Headers.ETag ?? default;
     }
 
     private HttpMessage CreateMessage(RequestMethod method, string path)
     {
-        var message = _pipeline.CreateMessage();
+        var message = _service.CreateMessage(method, path);
         var request = message.Request;
-        request.Method = method;
-        request.Uri.Reset(_endpoint);
-        request.Uri.AppendPath("/", escape: false);
-        request.Uri.AppendPath(path, escape: false);
         request.Headers.SetValue("Accept", JsonAccept);
         request.Headers.SetValue("DataServiceVersion", "3.0");
         return message;
@@ -249,13 +234,6 @@ public sealed class TableClient
 
     private static ETag IfMatch(ETag etag) => etag == default ? ETag.All : etag;
 
-    private static void EnsureSuccess(Response response, string operation, params int[] expected)
-    {
-        if (Array.IndexOf(expected, response.Status) < 0)
-        {
-            throw StorageErrors.ToException(response, operation);
-        }
-    }
 }
 
 /// <summary>Key escaping for entity addresses in URLs.</summary>
