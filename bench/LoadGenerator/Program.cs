@@ -34,5 +34,6 @@ return args[0] switch
     "fuzz" => await HostileInput.RunAsync(options, cancel.Token),
     "verify" => await StoredOnce.RunAsync(options, cancel.Token),
     "queue-count" => await StorageBaselines.QueueCountAsync(options, cancel.Token),
+    "queue-delete" => await StorageBaselines.QueueDeleteAsync(options, cancel.Token),
     _ => throw new ArgumentException($"Unknown command '{args[0]}'."),
 };

@@ -73,6 +73,14 @@ internal static class StorageBaselines
         return 0;
     }
 
+    /// <summary>Deletes a queue a measurement filled, so its messages do not slow the emulator in later measurements.</summary>
+    public static async Task<int> QueueDeleteAsync(Options options, CancellationToken cancellationToken)
+    {
+        var queues = new FunctionApp.Storage.Queues.QueueServiceClient(StorageConnectionString.Parse(options.Required("storage")));
+        await queues.GetQueueClient(options.Required("queue")).DeleteIfExistsAsync(cancellationToken);
+        return 0;
+    }
+
     /// <summary>Runs <paramref name="operation"/> on N loops; returns the sorted latencies (ms) of those inside the window.</summary>
     internal static async Task<double[]> ClosedLoopAsync(
         int connections, TimeSpan warmup, TimeSpan duration, Func<int, Task> operation, CancellationToken cancellationToken)
