@@ -178,28 +178,7 @@ internal static class ApplyThroughput
             ["Facts"] = null,
             ["LastChangedAt"] = e.OccurredAt,
         };
-        TableEntity History(string user, string side) => new(RelationshipKeys.UserPartition(source.AppId, user), RelationshipKeys.HistoryRow(e.OccurredAt, e.EventId))
-        {
-            ["AppId"] = source.AppId,
-            ["User"] = user,
-            ["OtherUser"] = side == "owner" ? e.Peer : e.Owner,
-            ["Side"] = side,
-            ["EventId"] = e.EventId,
-            ["Kind"] = RelationshipKeys.KindName(e.Kind),
-            ["Action"] = RelationshipKeys.ActionName(e.Action),
-            ["Owner"] = e.Owner,
-            ["Peer"] = e.Peer,
-            ["OccurredAt"] = e.OccurredAt,
-            ["ReceivedAt"] = source.ReceivedAt,
-            ["Version"] = version,
-            ["Platform"] = source.Platform,
-            ["Command"] = source.Command,
-            ["ClientIp"] = source.ClientIp,
-            ["OptPlatform"] = source.OptPlatform,
-            ["OperationId"] = source.OperationId,
-            ["BatchId"] = batch.BatchId,
-            ["Attributes"] = attributes,
-        };
+        TableEntity History(string user, string side) => HistoryRecord.ToEntity(e, source, batch.BatchId, user, side);
 
         yield return (edges, Edge(RelationshipKeys.UserPartition(source.AppId, e.Owner), RelationshipKeys.EdgeRow(e.Kind, e.Peer)));
         yield return (history, History(e.Owner, "owner"));
