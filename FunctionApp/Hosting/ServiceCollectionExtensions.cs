@@ -34,12 +34,11 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddRelationshipStore(this IServiceCollection services, IConfiguration configuration, HostingMode mode)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var account = ReadStorageAccount(configuration);
+        var account = StorageAccountOf(services, configuration);
         var tables = ForSetting(() => new TableServiceClient(account));
         var fastTables = new TableServiceClient(account, StorageQueueEventQueue.AcknowledgementOptions());
         var store = new TableRelationshipStore(tables);
 
-        services.AddSingleton(account);
         services.AddSingleton(store);
         services.AddSingleton<IRelationshipBatchApplier>(store);
         services.AddSingleton<IRelationshipQueries>(store);
@@ -62,7 +61,7 @@ public static class ServiceCollectionExtensions
             return services;
         }
 
-        var account = ReadStorageAccount(configuration);
+        var account = StorageAccountOf(services, configuration);
         var queueName = QueueName(configuration);
         var drainOptions = StandaloneQueueDrainOptions.Read(configuration);
         var queues = ForSetting(() => new QueueServiceClient(account));
@@ -108,10 +107,21 @@ public static class ServiceCollectionExtensions
         return mode == HostingMode.Standalone ? RelationshipQueueMessage.MaxBatchJsonBytes : defaults.MaxMessageBytes;
     }
 
-    private static StorageAccount ReadStorageAccount(IConfiguration configuration)
+    /// <summary>
+    /// The account of <c>RelationshipStorage</c>, read and registered once: the tables and the queue share it, and so
+    /// one credential and its token cache.
+    /// </summary>
+    private static StorageAccount StorageAccountOf(IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return StorageAccountConfiguration.FromConfiguration(configuration);
+        if (services.LastOrDefault(d => d.ServiceType == typeof(StorageAccount))?.ImplementationInstance is StorageAccount registered)
+        {
+            return registered;
+        }
+
+        var account = StorageAccountConfiguration.FromConfiguration(configuration);
+        services.AddSingleton(account);
+        return account;
     }
 
     /// <summary>Names the setting when the configured account lacks what a client needs (a queue endpoint, say).</summary>
