@@ -46,10 +46,12 @@ internal sealed class QueueConsumer
     private void OnDisposition(Delivery delivery)
     {
         var tag = delivery.DeliveryTag;
-        var settled = tag.Count == 16 && _queue.Settle(new Guid(tag.AsSpan()), delivery.State);
+        var outcome = delivery.State;
+        var settled = tag.Count == 16 && _queue.Settle(new Guid(tag.AsSpan()), outcome);
         if (!delivery.Settled)
         {
-            _link.DisposeDelivery(delivery, true, settled ? delivery.State : LockLost);
+            // The client reads a rejected outcome that carries an error as a failure, so a done dead-letter answers without one.
+            _link.DisposeDelivery(delivery, true, !settled ? LockLost : outcome is Rejected ? new Rejected() : outcome);
         }
     }
 }
