@@ -18,6 +18,7 @@ public sealed class BrokerQueue
     private readonly SortedDictionary<long, QueuedMessage> _scheduled = [];
     private readonly Dictionary<Guid, QueuedMessage> _locked = [];
     private readonly Dictionary<string, DateTime> _recentMessageIds = [];
+    private readonly Queue<(string MessageId, DateTime Seen)> _messageIdsInOrder = new();
     private readonly List<QueueConsumer> _consumers = [];
     private long _lastSequenceNumber;
     private int _nextConsumer;
@@ -307,6 +308,16 @@ public sealed class BrokerQueue
                 due.EnqueuedTimeUtc = now;
                 MakeAvailable(due);
             }
+
+            // Ids were seen in time order, so the expired ones are at the head (a later sighting supersedes an earlier one).
+            while (_messageIdsInOrder.TryPeek(out var oldest) && now - oldest.Seen >= DuplicateDetectionWindow)
+            {
+                _messageIdsInOrder.Dequeue();
+                if (_recentMessageIds.TryGetValue(oldest.MessageId, out var seen) && seen == oldest.Seen)
+                {
+                    _recentMessageIds.Remove(oldest.MessageId);
+                }
+            }
         }
 
         PumpWithDeadLetters();
@@ -459,6 +470,7 @@ public sealed class BrokerQueue
         }
 
         _recentMessageIds[messageId] = now;
+        _messageIdsInOrder.Enqueue((messageId, now));
         return false;
     }
 

@@ -106,24 +106,24 @@ public sealed class ServiceBusBroker : IAsyncDisposable
     public BrokerQueue GetQueue(string name) =>
         _queues.TryGetValue(name, out var queue) ? queue : throw new KeyNotFoundException($"Queue '{name}' does not exist.");
 
-    /// <summary>Online, refusing or stalled; leaving online drops every open connection.</summary>
+    /// <summary>Online, refusing or stalled; refusing and stalled drop every open connection first.</summary>
     public void SetAvailability(BrokerAvailability availability)
     {
         Availability = availability;
-        if (availability == BrokerAvailability.Online)
-        {
-            return;
-        }
 
-        foreach (var connection in _connections.Keys)
-        {
-            connection.Abort();
-        }
-
+        // Connections a stall held are closed whatever comes next, so their clients stop waiting.
         foreach (var transport in _stalledTransports.Keys)
         {
             _stalledTransports.TryRemove(transport, out _);
             transport.Abort();
+        }
+
+        if (availability != BrokerAvailability.Online)
+        {
+            foreach (var connection in _connections.Keys)
+            {
+                connection.Abort();
+            }
         }
     }
 

@@ -27,6 +27,10 @@ public sealed class ServiceBusBrokerFixture : IAsyncLifetime
     public BrokerQueue CreateQueue(int maxDeliveryCount = 10, TimeSpan? lockDuration = null, TimeSpan? duplicateDetectionWindow = null) =>
         Broker.CreateQueue("q-" + Guid.NewGuid().ToString("N")[..12], maxDeliveryCount, lockDuration, duplicateDetectionWindow);
 
+    /// <summary>A new queue with a client, a sender and a peek-lock receiver on it.</summary>
+    public QueueClients OpenQueue(int maxDeliveryCount = 10, TimeSpan? lockDuration = null, TimeSpan? duplicateDetectionWindow = null) =>
+        new(CreateQueue(maxDeliveryCount, lockDuration, duplicateDetectionWindow), CreateClient());
+
     public Task InitializeAsync()
     {
         _broker = ServiceBusBroker.Start();
@@ -40,4 +44,23 @@ public sealed class ServiceBusBrokerFixture : IAsyncLifetime
             await _broker.DisposeAsync();
         }
     }
+}
+
+/// <summary>A queue and the client objects a test uses on it; disposing the client closes the rest.</summary>
+public sealed class QueueClients : IAsyncDisposable
+{
+    public QueueClients(BrokerQueue queue, ServiceBusClient client)
+    {
+        Queue = queue;
+        Client = client;
+        Sender = client.CreateSender(queue.Name);
+        Receiver = client.CreateReceiver(queue.Name);
+    }
+
+    public BrokerQueue Queue { get; }
+    public ServiceBusClient Client { get; }
+    public ServiceBusSender Sender { get; }
+    public ServiceBusReceiver Receiver { get; }
+
+    public ValueTask DisposeAsync() => Client.DisposeAsync();
 }

@@ -14,10 +14,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task A_sent_message_is_received_with_its_properties_and_completed()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
 
         var sent = new ServiceBusMessage("hello") { MessageId = "m-1", ContentType = "application/json", Subject = "greeting" };
         sent.ApplicationProperties["kind"] = "test";
@@ -46,10 +44,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task A_message_batch_arrives_as_its_separate_messages_sized_by_the_entity_limit()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
 
         using var batch = await sender.CreateMessageBatchAsync();
         Assert.Equal(ServiceBusBroker.DefaultMaxMessageSize, batch.MaxSizeInBytes);
@@ -80,10 +76,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task Receive_honours_the_requested_count_exactly_and_leaves_the_rest_unlocked()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         await sender.SendMessagesAsync(Enumerable.Range(0, 5).Select(i => new ServiceBusMessage($"m{i}")));
 
         var received = await receiver.ReceiveMessagesAsync(2, Wait);
@@ -94,12 +88,35 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     }
 
     [Fact]
+    public async Task Receive_and_delete_takes_the_message_off_the_queue_at_once()
+    {
+        await using var bus = fixture.OpenQueue();
+        var receiver = bus.Client.CreateReceiver(bus.Queue.Name, new ServiceBusReceiverOptions { ReceiveMode = ServiceBusReceiveMode.ReceiveAndDelete });
+        await bus.Sender.SendMessageAsync(new ServiceBusMessage("once"));
+
+        var received = await receiver.ReceiveMessageAsync(Wait);
+
+        Assert.Equal("once", received?.Body.ToString());
+        Assert.Equal(0, bus.Queue.ActiveMessageCount);
+        Assert.Null(await receiver.ReceiveMessageAsync(Nothing));
+    }
+
+    [Fact]
+    public async Task Sending_to_a_queue_that_was_never_created_fails_as_entity_not_found()
+    {
+        await using var client = fixture.CreateClient();
+        await using var sender = client.CreateSender("no-such-queue");
+
+        var failure = await Assert.ThrowsAsync<ServiceBusException>(() => sender.SendMessageAsync(new ServiceBusMessage("lost")));
+
+        Assert.Equal(ServiceBusFailureReason.MessagingEntityNotFound, failure.Reason);
+    }
+
+    [Fact]
     public async Task Abandon_redelivers_with_the_delivery_count_raised()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         await sender.SendMessageAsync(new ServiceBusMessage("retry me"));
 
         var first = await receiver.ReceiveMessageAsync(Wait);
@@ -117,11 +134,9 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task A_dead_lettered_message_is_read_from_the_dead_letter_queue_with_its_reason()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
-        await using var deadLetters = client.CreateReceiver(queue.Name, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
+        var deadLetters = bus.Client.CreateReceiver(queue.Name, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
         await sender.SendMessageAsync(new ServiceBusMessage("poison") { MessageId = "p-1" });
 
         var received = await receiver.ReceiveMessageAsync(Wait);
@@ -147,10 +162,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task A_message_abandoned_max_delivery_count_times_is_dead_lettered_automatically()
     {
-        var queue = fixture.CreateQueue(maxDeliveryCount: 3);
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue(maxDeliveryCount: 3);
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         await sender.SendMessageAsync(new ServiceBusMessage("always fails"));
 
         for (var attempt = 1; attempt <= 3; attempt++)
@@ -170,10 +183,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task An_expired_lock_redelivers_and_the_old_lock_token_is_lost()
     {
-        var queue = fixture.CreateQueue(lockDuration: TimeSpan.FromMilliseconds(400));
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue(lockDuration: TimeSpan.FromMilliseconds(400));
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         await sender.SendMessageAsync(new ServiceBusMessage("slow"));
 
         var first = await receiver.ReceiveMessageAsync(Wait);
@@ -190,10 +201,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task Renewing_a_lock_moves_its_expiry()
     {
-        var queue = fixture.CreateQueue(lockDuration: TimeSpan.FromSeconds(2));
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue(lockDuration: TimeSpan.FromSeconds(2));
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         await sender.SendMessageAsync(new ServiceBusMessage("long work"));
         var received = await receiver.ReceiveMessageAsync(Wait);
         Assert.NotNull(received);
@@ -211,10 +220,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task A_message_id_seen_inside_the_duplicate_detection_window_is_dropped()
     {
-        var queue = fixture.CreateQueue(duplicateDetectionWindow: TimeSpan.FromMinutes(1));
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue(duplicateDetectionWindow: TimeSpan.FromMinutes(1));
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
 
         await sender.SendMessageAsync(new ServiceBusMessage("first") { MessageId = "batch-7-0" });
         await sender.SendMessageAsync(new ServiceBusMessage("redelivered") { MessageId = "batch-7-0" });
@@ -229,10 +236,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task Peek_reads_without_locking()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         await sender.SendMessagesAsync([new ServiceBusMessage("a"), new ServiceBusMessage("b")]);
 
         var peeked = await receiver.PeekMessagesAsync(10);
@@ -245,10 +250,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task A_deferred_message_is_received_again_by_its_sequence_number()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         await sender.SendMessageAsync(new ServiceBusMessage("later"));
         var received = await receiver.ReceiveMessageAsync(Wait);
         Assert.NotNull(received);
@@ -267,10 +270,8 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task A_scheduled_message_arrives_at_its_time_and_a_cancelled_one_never()
     {
-        var queue = fixture.CreateQueue();
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await using var receiver = client.CreateReceiver(queue.Name);
+        await using var bus = fixture.OpenQueue();
+        var (queue, sender, receiver) = (bus.Queue, bus.Sender, bus.Receiver);
         var due = DateTimeOffset.UtcNow.AddSeconds(1);
 
         await sender.ScheduleMessageAsync(new ServiceBusMessage("on time"), due);
@@ -294,11 +295,10 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task The_processor_runs_handlers_concurrently_and_renews_locks_past_the_lock_duration()
     {
-        var queue = fixture.CreateQueue(lockDuration: TimeSpan.FromSeconds(1));
-        await using var client = fixture.CreateClient();
-        await using var sender = client.CreateSender(queue.Name);
-        await sender.SendMessagesAsync(Enumerable.Range(0, 8).Select(i => new ServiceBusMessage($"m{i}")));
-        await using var processor = client.CreateProcessor(queue.Name, new ServiceBusProcessorOptions { MaxConcurrentCalls = 4 });
+        await using var bus = fixture.OpenQueue(lockDuration: TimeSpan.FromSeconds(1));
+        var queue = bus.Queue;
+        await bus.Sender.SendMessagesAsync(Enumerable.Range(0, 8).Select(i => new ServiceBusMessage($"m{i}")));
+        await using var processor = bus.Client.CreateProcessor(queue.Name, new ServiceBusProcessorOptions { MaxConcurrentCalls = 4 });
         var running = 0;
         var mostRunning = 0;
         var handled = new ConcurrentBag<(string Body, int DeliveryCount)>();
@@ -331,9 +331,9 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
     [Fact]
     public async Task Sends_fail_fast_while_the_broker_refuses_or_stalls_and_succeed_once_it_is_back()
     {
-        var queue = fixture.CreateQueue();
+        // A broker of its own, so that the outage touches no other test.
         await using var broker = ServiceBusBroker.Start();
-        broker.CreateQueue(queue.Name);
+        var queue = broker.CreateQueue("outage");
         await using var client = new ServiceBusClient(broker.ConnectionString, new ServiceBusClientOptions
         {
             RetryOptions = new ServiceBusRetryOptions { Mode = ServiceBusRetryMode.Fixed, TryTimeout = TimeSpan.FromMilliseconds(500), MaxRetries = 1, Delay = TimeSpan.FromMilliseconds(50) },
@@ -351,7 +351,7 @@ public sealed class ServiceBusBrokerTests(ServiceBusBrokerFixture fixture) : ICl
         }
 
         await sender.SendMessageAsync(new ServiceBusMessage("after"));
-        var kept = broker.GetQueue(queue.Name).Messages().Select(m => System.Text.Encoding.UTF8.GetString(m.Body));
+        var kept = queue.Messages().Select(m => System.Text.Encoding.UTF8.GetString(m.Body));
         Assert.Equal(["before", "after"], kept);
     }
 
