@@ -36,7 +36,7 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         var account = StorageAccountOf(services, configuration);
         var tables = ForSetting(() => new TableServiceClient(account));
-        var fastTables = new TableServiceClient(account, StorageQueueEventQueue.AcknowledgementOptions());
+        var fastTables = StorageClientsOf(services, configuration).GetTableServiceClient(StorageClientProfile.Acknowledgement);
         var store = new TableRelationshipStore(tables);
 
         services.AddSingleton(store);
@@ -122,6 +122,24 @@ public static class ServiceCollectionExtensions
         var account = StorageAccountConfiguration.FromConfiguration(configuration);
         services.AddSingleton(account);
         return account;
+    }
+
+    /// <summary>
+    /// The storage clients of <c>RelationshipStorage</c>, read and registered once: the tables and the queue share its
+    /// one credential, and each service has one client per profile in the process.
+    /// </summary>
+    public static StorageClients StorageClientsOf(IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.LastOrDefault(d => d.ServiceType == typeof(StorageClients))?.ImplementationInstance is StorageClients registered)
+        {
+            return registered;
+        }
+
+        var clients = StorageClients.FromConfiguration(configuration);
+        services.AddSingleton(clients);
+        return clients;
     }
 
     /// <summary>Names the setting when the configured account lacks what a client needs (a queue endpoint, say).</summary>
