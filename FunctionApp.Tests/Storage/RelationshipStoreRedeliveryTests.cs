@@ -155,16 +155,38 @@ public class RelationshipStoreRedeliveryTests(AzuriteFixture azurite)
         var oldVersion = $"{addedAt.UtcTicks:D19}.{addedAt.UtcTicks:D19}.old-add";
         TableEntity OldEdge(string partitionKey, string rowKey) => new(partitionKey, rowKey)
         {
-            ["AppId"] = App, ["Owner"] = "alice/x", ["Peer"] = "bob", ["Kind"] = "friend", ["State"] = "present",
-            ["Version"] = oldVersion, ["EventId"] = "old-add", ["Since"] = addedAt, ["Platform"] = "tencent",
-            ["Command"] = "Sns.CallbackFriendAdd", ["Attributes"] = "{\"initiator\":\"alice/x\"}", ["LastChangedAt"] = addedAt,
+            ["AppId"] = App,
+            ["Owner"] = "alice/x",
+            ["Peer"] = "bob",
+            ["Kind"] = "friend",
+            ["State"] = "present",
+            ["Version"] = oldVersion,
+            ["EventId"] = "old-add",
+            ["Since"] = addedAt,
+            ["Platform"] = "tencent",
+            ["Command"] = "Sns.CallbackFriendAdd",
+            ["Attributes"] = "{\"initiator\":\"alice/x\"}",
+            ["LastChangedAt"] = addedAt,
         };
         TableEntity OldHistory(string user, string other, string side) => new(RelationshipKeys.UserPartition(App, user), RelationshipKeys.LegacyHistoryRow(addedAt, "old-add"))
         {
-            ["AppId"] = App, ["User"] = user, ["OtherUser"] = other, ["Side"] = side, ["EventId"] = "old-add", ["Kind"] = "friend",
-            ["Action"] = "added", ["Owner"] = "alice/x", ["Peer"] = "bob", ["OccurredAt"] = addedAt, ["ReceivedAt"] = addedAt,
-            ["Version"] = oldVersion, ["Platform"] = "tencent", ["Command"] = "Sns.CallbackFriendAdd", ["ClientIp"] = "10.0.0.1",
-            ["BatchId"] = "old-batch", ["Attributes"] = "{\"initiator\":\"alice/x\"}",
+            ["AppId"] = App,
+            ["User"] = user,
+            ["OtherUser"] = other,
+            ["Side"] = side,
+            ["EventId"] = "old-add",
+            ["Kind"] = "friend",
+            ["Action"] = "added",
+            ["Owner"] = "alice/x",
+            ["Peer"] = "bob",
+            ["OccurredAt"] = addedAt,
+            ["ReceivedAt"] = addedAt,
+            ["Version"] = oldVersion,
+            ["Platform"] = "tencent",
+            ["Command"] = "Sns.CallbackFriendAdd",
+            ["ClientIp"] = "10.0.0.1",
+            ["BatchId"] = "old-batch",
+            ["Attributes"] = "{\"initiator\":\"alice/x\"}",
         };
         await harness.Table(TableRelationshipStore.EdgesTableName).AddEntityAsync(OldEdge(partition, "friend|bob"));
         await harness.Table(TableRelationshipStore.EdgesByPeerTableName).AddEntityAsync(OldEdge($"{App}|bob", "friend|alice%2Fx"));
