@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using FunctionApp.Hosting;
 using FunctionApp.Storage.Http;
 
 namespace FunctionApp.Tests.Infrastructure;
@@ -24,6 +25,11 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public Uri TableEndpoint => Azurite.TableEndpoint;
 
     public StorageAccount Account => StorageConnectionString.Parse(ConnectionString);
+
+    /// <summary>The app's SDK clients of this Azurite, made once.</summary>
+    public StorageClients Clients => _clients ??= StorageClients.FromConnectionString(ConnectionString);
+
+    private StorageClients? _clients;
 
     public async Task InitializeAsync() => _process = await AzuriteProcess.StartAsync([]);
 

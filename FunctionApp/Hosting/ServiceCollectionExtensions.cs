@@ -3,7 +3,6 @@ using FunctionApp.Protocols;
 using FunctionApp.Storage.Http;
 using FunctionApp.Storage.Queues;
 using FunctionApp.Storage.Relationships;
-using FunctionApp.Storage.Tables;
 
 namespace FunctionApp.Hosting;
 
@@ -34,10 +33,9 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddRelationshipStore(this IServiceCollection services, IConfiguration configuration, HostingMode mode)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var account = StorageAccountOf(services, configuration);
-        var tables = ForSetting(() => new TableServiceClient(account));
-        var fastTables = new TableServiceClient(account, StorageQueueEventQueue.AcknowledgementOptions());
-        var store = new TableRelationshipStore(tables);
+        var clients = StorageClientsOf(services, configuration);
+        var store = new TableRelationshipStore(clients.GetTableServiceClient());
+        var fastTables = clients.GetTableServiceClient(StorageClientProfile.Acknowledgement);
 
         services.AddSingleton(store);
         services.AddSingleton<IRelationshipBatchApplier>(store);
@@ -122,6 +120,24 @@ public static class ServiceCollectionExtensions
         var account = StorageAccountConfiguration.FromConfiguration(configuration);
         services.AddSingleton(account);
         return account;
+    }
+
+    /// <summary>
+    /// The storage clients of <c>RelationshipStorage</c>, read and registered once: the tables and the queue share its
+    /// one credential, and each service has one client per profile in the process.
+    /// </summary>
+    public static StorageClients StorageClientsOf(IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.LastOrDefault(d => d.ServiceType == typeof(StorageClients))?.ImplementationInstance is StorageClients registered)
+        {
+            return registered;
+        }
+
+        var clients = StorageClients.FromConfiguration(configuration);
+        services.AddSingleton(clients);
+        return clients;
     }
 
     /// <summary>Names the setting when the configured account lacks what a client needs (a queue endpoint, say).</summary>

@@ -1,7 +1,6 @@
 using FunctionApp.Api;
 using FunctionApp.Storage.Queues;
 using FunctionApp.Storage.Relationships;
-using FunctionApp.Storage.Tables;
 
 namespace FunctionApp.Hosting;
 
@@ -101,12 +100,19 @@ internal sealed class StandaloneQueueStartup(QueueClient queue, QueueClient pois
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>Health of the tables: one small query.</summary>
-internal sealed class TablesHealthProbe(TableClient edges) : IHealthProbe
+/// <summary>Health of the tables: one small query (a client of the acknowledgement profile, so a probe fails fast).</summary>
+internal sealed class TablesHealthProbe(Azure.Data.Tables.TableClient edges) : IHealthProbe
 {
     public string Name => "tables";
 
-    public Task CheckAsync(CancellationToken cancellationToken) => edges.QueryAsync(null, select: ["PartitionKey"], top: 1, cancellationToken: cancellationToken);
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var _ in edges.QueryAsync<Azure.Data.Tables.TableEntity>(maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken)
+                           .AsPages().ConfigureAwait(false))
+        {
+            return; // The first page answers the question.
+        }
+    }
 }
 
 /// <summary>Health of the standalone queue: its metadata.</summary>

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using FunctionApp.Hosting;
 using FunctionApp.Storage.Http;
-using FunctionApp.Storage.Tables;
 
 namespace LoadGenerator;
 
@@ -48,7 +48,7 @@ internal static class HostileInput
         var openImKey = options.Get("openim-key");
         var cases = platform == "tencent" ? TencentCases(appId, token) : OpenImCases(openImKey);
 
-        var storage = options.Get("storage") is { } connection ? StorageConnectionString.Parse(connection) : null;
+        var storage = options.Get("storage");
         var before = storage is null ? default : await CountStoredAsync(storage, options.Required("queue"), cancellationToken);
 
         using var handler = new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 4 };
@@ -474,11 +474,13 @@ internal static class HostileInput
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";
 
-    private static async Task<(long Queued, long History)> CountStoredAsync(StorageAccount account, string queueName, CancellationToken cancellationToken)
+    private static async Task<(long Queued, long History)> CountStoredAsync(string connectionString, string queueName, CancellationToken cancellationToken)
     {
+        var account = StorageConnectionString.Parse(connectionString);
         var queued = await new RawQueue(account, queueName).ApproximateCountAsync(cancellationToken)
             + await new RawQueue(account, queueName + "-poison").ApproximateCountAsync(cancellationToken);
-        var history = await StoredOnce.CountRowsAsync(new TableServiceClient(account).GetTableClient("RelationshipHistory"), cancellationToken);
+        var history = await StoredOnce.CountRowsAsync(
+            StorageClients.FromConnectionString(connectionString).GetTableServiceClient().GetTableClient("RelationshipHistory"), cancellationToken);
         return (queued, history);
     }
 }
