@@ -1,4 +1,5 @@
 using FunctionApp.Messaging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FunctionApp.Tests.Messaging;
 
@@ -28,10 +29,11 @@ public class AcknowledgementPressureTests
     }
 
     [Fact]
-    public void A_failed_enqueue_counts_as_congestion_however_fast_the_others_were()
+    public void A_failed_enqueue_stops_the_drain_at_once_however_fast_the_others_were()
     {
         var limit = new DrainConcurrencyLimit(4, Target);
-        Assert.Equal(2, limit.Adjust(Failing));
+        Assert.Equal(0, limit.Adjust(Failing));
+        Assert.Equal(1, limit.Adjust(Calm));
     }
 
     [Fact]
@@ -79,22 +81,46 @@ public class AcknowledgementPressureTests
     [Fact]
     public void The_monitor_reports_count_failures_and_the_slowest_since_the_last_window_then_starts_afresh()
     {
-        var monitor = new EnqueueLatencyMonitor();
+        var clock = new FakeTimeProvider();
+        var monitor = new EnqueueLatencyMonitor(clock);
         Assert.Equal(new EnqueueLatencyWindow(0, 0, TimeSpan.Zero), monitor.TakeWindow());
 
-        monitor.Record(TimeSpan.FromMilliseconds(12), succeeded: true);
-        monitor.Record(TimeSpan.FromMilliseconds(250), succeeded: true);
-        monitor.Record(TimeSpan.FromMilliseconds(1000), succeeded: false);
-        monitor.Record(TimeSpan.FromMilliseconds(30), succeeded: true);
+        Finish(monitor, clock, TimeSpan.FromMilliseconds(12), succeeded: true);
+        Finish(monitor, clock, TimeSpan.FromMilliseconds(250), succeeded: true);
+        Finish(monitor, clock, TimeSpan.FromMilliseconds(1000), succeeded: false);
+        Finish(monitor, clock, TimeSpan.FromMilliseconds(30), succeeded: true);
 
         Assert.Equal(new EnqueueLatencyWindow(4, 1, TimeSpan.FromMilliseconds(1000)), monitor.TakeWindow());
         Assert.Equal(new EnqueueLatencyWindow(0, 0, TimeSpan.Zero), monitor.TakeWindow());
     }
 
     [Fact]
-    public async Task The_monitor_loses_no_enqueue_recorded_from_many_threads()
+    public void An_enqueue_still_running_counts_by_its_age_until_it_finishes()
     {
-        var monitor = new EnqueueLatencyMonitor();
+        var clock = new FakeTimeProvider();
+        var monitor = new EnqueueLatencyMonitor(clock);
+        var stuck = monitor.Started();
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        Finish(monitor, clock, TimeSpan.FromMilliseconds(20), succeeded: true);
+
+        // Nothing slow has finished, but one enqueue has been running for 320 ms.
+        Assert.Equal(new EnqueueLatencyWindow(1, 0, TimeSpan.FromMilliseconds(320)), monitor.TakeWindow());
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(new EnqueueLatencyWindow(0, 0, TimeSpan.FromMilliseconds(420)), monitor.TakeWindow());
+
+        monitor.Finished(stuck, succeeded: false);
+        Assert.Equal(new EnqueueLatencyWindow(1, 1, TimeSpan.FromMilliseconds(420)), monitor.TakeWindow());
+        Assert.Equal(new EnqueueLatencyWindow(0, 0, TimeSpan.Zero), monitor.TakeWindow());
+
+        // A ticket finishes once.
+        monitor.Finished(stuck, succeeded: false);
+        Assert.Equal(new EnqueueLatencyWindow(0, 0, TimeSpan.Zero), monitor.TakeWindow());
+    }
+
+    [Fact]
+    public async Task The_monitor_loses_no_enqueue_reported_from_many_threads()
+    {
+        var monitor = new EnqueueLatencyMonitor(TimeProvider.System);
         var windows = new List<EnqueueLatencyWindow>();
         using var stop = new CancellationTokenSource();
         var reader = Task.Run(async () =>
@@ -110,7 +136,7 @@ public class AcknowledgementPressureTests
         {
             for (var i = 0; i < 10_000; i++)
             {
-                monitor.Record(TimeSpan.FromMilliseconds(i % 50), succeeded: i % 100 != 0);
+                monitor.Finished(monitor.Started(), succeeded: i % 100 != 0);
             }
         })));
         await stop.CancelAsync();
@@ -119,6 +145,12 @@ public class AcknowledgementPressureTests
 
         Assert.Equal(80_000, windows.Sum(w => w.Enqueues));
         Assert.Equal(800, windows.Sum(w => w.Failed));
-        Assert.Equal(TimeSpan.FromMilliseconds(49), windows.Max(w => w.Slowest));
+    }
+
+    private static void Finish(EnqueueLatencyMonitor monitor, FakeTimeProvider clock, TimeSpan latency, bool succeeded)
+    {
+        var ticket = monitor.Started();
+        clock.Advance(latency);
+        monitor.Finished(ticket, succeeded);
     }
 }

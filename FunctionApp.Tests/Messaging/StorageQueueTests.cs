@@ -10,6 +10,7 @@ using FunctionApp.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using static FunctionApp.Tests.EndToEnd.EndToEnd;
 
 namespace FunctionApp.Tests.Messaging;
@@ -36,6 +37,14 @@ public class StorageQueueTests(AzuriteFixture azurite)
         return queue;
     }
 
+    private async Task<(QueueClient Queue, QueueClient Poison)> NewQueueWithPoisonQueueAsync()
+    {
+        var queue = await NewQueueAsync();
+        var poison = azurite.Queue(StorageQueueDrain.PoisonQueueName(queue.Name));
+        await poison.CreateIfNotExistsAsync();
+        return (queue, poison);
+    }
+
     private static RelationshipBatch Batch(string batchId, params string[] peers) =>
         new(RelationshipBatch.CurrentSchemaVersion, batchId, 1, 1,
             new CallbackSource("tencent", "1400000001", "Sns.CallbackFriendAdd", "10.0.0.7", "iOS", null, DateTimeOffset.UtcNow, null),
@@ -46,7 +55,7 @@ public class StorageQueueTests(AzuriteFixture azurite)
     public async Task An_enqueued_batch_is_base64_of_its_json_never_expires_and_its_latency_is_recorded()
     {
         var queue = await NewQueueAsync();
-        var latency = new EnqueueLatencyMonitor();
+        var latency = new EnqueueLatencyMonitor(TimeProvider.System);
         var batch = Batch("b-format", "bob", "carol");
 
         await new StorageQueueEventQueue(queue, latency).EnqueueAsync([batch], CancellationToken.None);
@@ -81,13 +90,11 @@ public class StorageQueueTests(AzuriteFixture azurite)
     [Fact]
     public async Task The_drain_applies_a_message_an_earlier_version_left_on_the_queue_and_deletes_it()
     {
-        var queue = await NewQueueAsync();
-        var poison = azurite.Queue(StorageQueueDrain.PoisonQueueName(queue.Name));
-        await poison.CreateIfNotExistsAsync();
+        var (queue, poison) = await NewQueueWithPoisonQueueAsync();
         await queue.SendMessageAsync(EarlierVersionMessage);
         var applier = new RecordingBatchApplier();
 
-        using (var drain = new StorageQueueDrain(queue, poison, applier, new StorageQueueDrainOptions(), new EnqueueLatencyMonitor(), NullLoggerFactory.Instance))
+        using (var drain = new StorageQueueDrain(queue, poison, applier, new StorageQueueDrainOptions(), new EnqueueLatencyMonitor(TimeProvider.System), NullLoggerFactory.Instance))
         {
             await drain.StartAsync(CancellationToken.None);
             await EventuallyAsync("the message applied", () => Task.FromResult(!applier.Applied.IsEmpty));
@@ -166,7 +173,7 @@ public class StorageQueueTests(AzuriteFixture azurite)
             Utf8(TencentFriendAdd(owner, peers)), DateTimeOffset.UtcNow));
         Assert.Equal("accepted", result.Outcome.Outcome);
         Assert.True(result.Batches.Count > 1);
-        var adapter = new StorageQueueEventQueue(queue, new EnqueueLatencyMonitor());
+        var adapter = new StorageQueueEventQueue(queue, new EnqueueLatencyMonitor(TimeProvider.System));
         Assert.All(result.Batches, b => Assert.True(RelationshipBatchJson.Serialize(b).Length <= adapter.MaxBatchJsonBytes));
 
         await adapter.EnqueueAsync(result.Batches, CancellationToken.None);
@@ -193,7 +200,7 @@ public class StorageQueueTests(AzuriteFixture azurite)
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
             + "QueueEndpoint=http://127.0.0.1:9/devstoreaccount1");
         var queue = unreachable.GetQueueServiceClient(StorageClientProfile.Acknowledgement).GetQueueClient("relationship-events");
-        var latency = new EnqueueLatencyMonitor();
+        var latency = new EnqueueLatencyMonitor(TimeProvider.System);
         var stopwatch = Stopwatch.StartNew();
 
         await Assert.ThrowsAnyAsync<Exception>(() => new StorageQueueEventQueue(queue, latency).EnqueueAsync([Batch("b-down", "bob")], CancellationToken.None));
@@ -214,27 +221,17 @@ public class StorageQueueTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_drain_held_back_by_slow_acknowledgement_receives_nothing_and_applies_everything_once_callbacks_calm_down()
     {
-        var queue = await NewQueueAsync();
-        var poison = azurite.Queue(StorageQueueDrain.PoisonQueueName(queue.Name));
-        await poison.CreateIfNotExistsAsync();
+        var (queue, poison) = await NewQueueWithPoisonQueueAsync();
         await Task.WhenAll(Enumerable.Range(0, 5).Select(i => queue.SendMessageAsync(RelationshipQueueMessage.Encode(Batch($"b-{i}", "bob")))));
         var applier = new RecordingBatchApplier();
-        var latency = new EnqueueLatencyMonitor();
-        // Windows long enough that the recorder below puts a slow enqueue in each, even on a loaded machine.
-        var options = new StorageQueueDrainOptions { MaxParallelApplies = 1, AdjustInterval = TimeSpan.FromMilliseconds(500) };
+        var clock = new FakeTimeProvider();
+        var latency = new EnqueueLatencyMonitor(clock);
+        // One apply at most: the first window, slow, halves that to none.
+        var options = new StorageQueueDrainOptions { MaxParallelApplies = 1, AdjustInterval = TimeSpan.FromMilliseconds(50) };
 
-        // Callbacks whose enqueues are slower than the target, recorded as the adapter would, from before the drain starts.
-        latency.Record(options.AcknowledgementLatencyTarget * 3, succeeded: true);
-        using var calm = new CancellationTokenSource();
-        var recorder = new Thread(() =>
-        {
-            while (!calm.IsCancellationRequested)
-            {
-                latency.Record(options.AcknowledgementLatencyTarget * 3, succeeded: true);
-                Thread.Sleep(5);
-            }
-        });
-        recorder.Start();
+        // A callback whose enqueue has been waiting on the account three times longer than the target.
+        var stuck = latency.Started();
+        clock.Advance(options.AcknowledgementLatencyTarget * 3);
 
         using var drain = new StorageQueueDrain(queue, poison, applier, options, latency, NullLoggerFactory.Instance);
         await drain.StartAsync(CancellationToken.None);
@@ -245,8 +242,7 @@ public class StorageQueueTests(AzuriteFixture azurite)
             // Not even received: every message is still visible to another instance.
             Assert.Equal(5, (await queue.PeekMessagesAsync(32)).Value.Length);
 
-            await calm.CancelAsync();
-            recorder.Join();
+            latency.Finished(stuck, succeeded: true);
             await EventuallyAsync("every batch applied", () => Task.FromResult(applier.Applied.Count == 5));
             await EventuallyAsync("the queue empty", async () => await queue.ApproximateCountAsync() == 0);
         }

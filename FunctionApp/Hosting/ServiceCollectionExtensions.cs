@@ -73,7 +73,7 @@ public static class ServiceCollectionExtensions
         var drainQueues = clients.GetQueueServiceClient(StorageClientProfile.Apply);
         var queue = drainQueues.GetQueueClient(queueName);
         var poisonQueue = drainQueues.GetQueueClient(StorageQueueDrain.PoisonQueueName(queueName));
-        var latency = new EnqueueLatencyMonitor();
+        var latency = new EnqueueLatencyMonitor(TimeProvider.System);
 
         services.AddSingleton(drainOptions);
         services.AddSingleton(latency);

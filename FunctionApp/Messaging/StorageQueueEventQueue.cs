@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Azure.Storage.Queues;
 using FunctionApp.Core;
 
@@ -34,7 +33,7 @@ public sealed class StorageQueueEventQueue : IRelationshipEventQueue
     public async Task EnqueueAsync(IReadOnlyList<RelationshipBatch> batches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
-        var started = Stopwatch.GetTimestamp();
+        var ticket = _latency.Started();
         var succeeded = false;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(MaxEnqueueTime);
@@ -58,7 +57,7 @@ public sealed class StorageQueueEventQueue : IRelationshipEventQueue
         }
         finally
         {
-            _latency.Record(Stopwatch.GetElapsedTime(started), succeeded);
+            _latency.Finished(ticket, succeeded);
         }
     }
 
