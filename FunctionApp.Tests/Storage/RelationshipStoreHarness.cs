@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using FunctionApp.Core;
-using FunctionApp.Storage.Http;
+using FunctionApp.Hosting;
 using FunctionApp.Storage.Relationships;
-using FunctionApp.Storage.Tables;
 using FunctionApp.Tests.Infrastructure;
 
 namespace FunctionApp.Tests.Storage;
@@ -55,13 +55,13 @@ public sealed class RelationshipStoreHarness
     public TableServiceClient Tables { get; }
     public string Prefix { get; }
 
-    public static async Task<RelationshipStoreHarness> CreateAsync(AzuriteFixture azurite)
+    public static async Task<RelationshipStoreHarness> CreateAsync(AzuriteFixture azurite, string? prefix = null)
     {
         var counter = new RequestCounter();
-        var options = new StorageClientOptions();
+        var options = StorageClients.CreateTableOptions(StorageClientProfile.Apply);
         options.AddPolicy(counter, HttpPipelinePosition.PerRetry);
-        var tables = new TableServiceClient(azurite.Account, options);
-        var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+        var tables = new TableServiceClient(azurite.ConnectionString, options);
+        prefix ??= "t" + Guid.NewGuid().ToString("N")[..10];
         var store = new TableRelationshipStore(tables, new TableRelationshipStoreOptions { TablePrefix = prefix });
         await store.EnsureTablesAsync(CancellationToken.None);
         counter.Reset();
@@ -70,22 +70,23 @@ public sealed class RelationshipStoreHarness
 
     public TableClient Table(string name) => Tables.GetTableClient(Prefix + name);
 
-    /// <summary>Every row of the three tables, without service-set Timestamp and ETag, for comparing whole stores.</summary>
+    /// <summary>Every row of the three tables (receipts too), without service-set Timestamp and ETag, for comparing whole stores.</summary>
     public async Task<SortedDictionary<string, string>> SnapshotAsync(string? appId = null)
     {
         var rows = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var appPrefix = appId is null ? null : RelationshipKeys.Escape(appId) + RelationshipKeys.Separator;
         foreach (var name in new[] { TableRelationshipStore.EdgesTableName, TableRelationshipStore.EdgesByPeerTableName, TableRelationshipStore.HistoryTableName })
         {
-            await foreach (var entity in Table(name).QueryAllAsync(null))
+            await foreach (var entity in Table(name).QueryAsync<TableEntity>())
             {
-                if (appId is not null && entity.GetString("AppId") != appId)
+                if (appPrefix is not null && !entity.PartitionKey.StartsWith(appPrefix, StringComparison.Ordinal))
                 {
                     continue;
                 }
 
-                var key = $"{name}/{(appId is null ? entity.PartitionKey : entity.PartitionKey[(RelationshipKeys.Escape(appId).Length + 1)..])}/{entity.RowKey}";
-                rows[key] = string.Join(";", entity.Properties
-                    .Where(p => p.Key is not "AppId" and not "BatchId" and not "ReceivedAt")
+                var key = $"{name}/{(appPrefix is null ? entity.PartitionKey : entity.PartitionKey[appPrefix.Length..])}/{entity.RowKey}";
+                rows[key] = string.Join(";", entity
+                    .Where(p => p.Key is not "AppId" and not "BatchId" and not "ReceivedAt" and not "PartitionKey" and not "RowKey" and not "Timestamp" and not "odata.etag")
                     .OrderBy(p => p.Key, StringComparer.Ordinal)
                     .Select(p => $"{p.Key}={(p.Value is DateTimeOffset t ? t.UtcTicks : p.Value)}"));
             }
@@ -94,10 +95,14 @@ public sealed class RelationshipStoreHarness
         return rows;
     }
 
+    /// <summary>Rows of <paramref name="table"/>'s partition of <paramref name="user"/> in app <paramref name="appId"/>.</summary>
+    public async Task<List<TableEntity>> PartitionAsync(string table, string appId, string user) =>
+        await Table(table).QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {RelationshipKeys.UserPartition(appId, user)}")).ToListAsync();
+
     public static readonly DateTimeOffset T0 = new(2024, 5, 1, 8, 0, 0, TimeSpan.Zero);
 
-    public static CallbackSource Source(string appId = "1400000001", string command = "Sns.CallbackFriendAdd", DateTimeOffset? receivedAt = null) =>
-        new("tencent", appId, command, "10.0.0.1", "iOS", null, receivedAt ?? T0, null);
+    public static CallbackSource Source(string appId = "1400000001", string command = "Sns.CallbackFriendAdd", DateTimeOffset? receivedAt = null, DateTimeOffset? sourceTime = null) =>
+        new("tencent", appId, command, "10.0.0.1", "iOS", sourceTime, receivedAt ?? T0, null);
 
     public static RelationshipEvent Event(string id, RelationshipKind kind, RelationshipAction action, string owner, string peer, int second,
         params (string Name, string Value)[] attributes) =>

@@ -13,9 +13,12 @@ public static class EventVersion
     {
         ArgumentNullException.ThrowIfNull(relationshipEvent);
         ArgumentNullException.ThrowIfNull(source);
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{relationshipEvent.OccurredAt.UtcTicks:D19}.{source.ReceivedAt.UtcTicks:D19}.{relationshipEvent.EventId}");
+        return Of(relationshipEvent.OccurredAt, source.ReceivedAt, relationshipEvent.EventId);
     }
+
+    /// <summary>The version of an event that occurred at <paramref name="occurredAt"/> and was (first) received at <paramref name="receivedAt"/>.</summary>
+    public static string Of(DateTimeOffset occurredAt, DateTimeOffset receivedAt, string eventId) =>
+        string.Create(CultureInfo.InvariantCulture, $"{occurredAt.UtcTicks:D19}.{receivedAt.UtcTicks:D19}.{eventId}");
 
     /// <summary>True when <paramref name="candidate"/> supersedes <paramref name="current"/> (null: nothing yet).</summary>
     public static bool IsNewer(string candidate, string? current) =>

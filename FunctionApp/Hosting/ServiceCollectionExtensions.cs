@@ -3,7 +3,6 @@ using FunctionApp.Messaging;
 using FunctionApp.Protocols;
 using FunctionApp.Storage.Http;
 using FunctionApp.Storage.Relationships;
-using FunctionApp.Storage.Tables;
 
 namespace FunctionApp.Hosting;
 
@@ -34,10 +33,9 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddRelationshipStore(this IServiceCollection services, IConfiguration configuration, HostingMode mode)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var account = StorageAccountOf(services, configuration);
-        var tables = ForSetting(() => new TableServiceClient(account));
-        var fastTables = StorageClientsOf(services, configuration).GetTableServiceClient(StorageClientProfile.Acknowledgement);
-        var store = new TableRelationshipStore(tables);
+        var clients = StorageClientsOf(services, configuration);
+        var store = new TableRelationshipStore(clients.GetTableServiceClient());
+        var fastTables = clients.GetTableServiceClient(StorageClientProfile.Acknowledgement);
 
         services.AddSingleton(store);
         services.AddSingleton<IRelationshipBatchApplier>(store);

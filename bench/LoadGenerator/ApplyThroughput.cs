@@ -1,14 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Azure.Data.Tables;
 using FunctionApp.Core;
+using FunctionApp.Hosting;
 using FunctionApp.Messaging;
 using FunctionApp.Protocols;
-using FunctionApp.Storage.Http;
 using FunctionApp.Storage.Relationships;
-using FunctionApp.Storage.Tables;
 
 namespace LoadGenerator;
 
@@ -22,12 +21,9 @@ namespace LoadGenerator;
 /// </summary>
 internal static class ApplyThroughput
 {
-    /// <summary>The most operations one entity group transaction may hold.</summary>
-    private const int MaxTransactionActions = 100;
-
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
-        var account = StorageConnectionString.Parse(options.Required("storage"));
+        var connectionString = options.Required("storage");
         var shape = options.Get("shape", "many-owners");
         var pairs = options.Int("pairs", 100);
         var batches = options.Int("batches", 20);
@@ -41,16 +37,16 @@ internal static class ApplyThroughput
         {
             // The app measured beside it has run for a while: warm this process's code and connections up first.
             var warmup = Work(shape, pairs, options.Int("warmup-batches", 2), run + "-warmup");
-            return await LayoutFloorAsync(account, shape, pairs, batches, warmup, work, options.Flag("upsert"), cancellationToken);
+            return await LayoutFloorAsync(connectionString, shape, pairs, batches, warmup, work, options.Flag("upsert"), cancellationToken);
         }
 
         var counter = new RequestCounter();
         var clock = Stopwatch.StartNew();
         if (via == "direct")
         {
-            var clientOptions = new StorageClientOptions();
+            var clientOptions = StorageClients.CreateTableOptions(StorageClientProfile.Apply);
             clientOptions.AddPolicy(counter, HttpPipelinePosition.PerRetry);
-            var store = new TableRelationshipStore(new TableServiceClient(account, clientOptions), new TableRelationshipStoreOptions
+            var store = new TableRelationshipStore(new TableServiceClient(connectionString, clientOptions), new TableRelationshipStoreOptions
             {
                 MaxParallelRequests = options.Int("parallel-requests", new TableRelationshipStoreOptions().MaxParallelRequests),
             });
@@ -87,16 +83,16 @@ internal static class ApplyThroughput
     }
 
     /// <summary>
-    /// The best any client could do with this table layout: for every edge of the same batches, the four rows the store
-    /// writes (owner edge, owner history, peer-side mirror, peer history) in the store's tables, written raw — inserts,
+    /// The best any client could do with this table layout: for every edge of the same batches, the rows the store
+    /// writes (owner edge, owner history and the event's receipt, peer-side mirror, peer history) in the store's tables, built by the store's own code and written raw — inserts,
     /// no reads, no conditions — grouped by table and partition into entity group transactions of up to 100 (a single
     /// insert where a partition gets one row), with the app's parallelism: as many batches at once as the drain applies,
     /// as many requests in flight per batch as the store allows. Prints edges per second.
     /// </summary>
-    private static async Task<int> LayoutFloorAsync(StorageAccount account, string shape, int pairs, int batches,
+    private static async Task<int> LayoutFloorAsync(string connectionString, string shape, int pairs, int batches,
         RelationshipBatch[] warmup, RelationshipBatch[] work, bool upsert, CancellationToken cancellationToken)
     {
-        var tables = new TableServiceClient(account);
+        var tables = StorageClients.FromConnectionString(connectionString).GetTableServiceClient();
         var edges = tables.GetTableClient(TableRelationshipStore.EdgesTableName);
         var mirrors = tables.GetTableClient(TableRelationshipStore.EdgesByPeerTableName);
         var history = tables.GetTableClient(TableRelationshipStore.HistoryTableName);
@@ -127,9 +123,9 @@ internal static class ApplyThroughput
         await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = parallelBatches, CancellationToken = cancellationToken },
             async (batch, token) =>
             {
-                var writes = batch.Events.SelectMany(e => LayoutRows(batch, e, edges, mirrors, history))
+                var writes = LayoutRows(batch, edges, mirrors, history)
                     .GroupBy(w => (w.Table.Name, w.Row.PartitionKey))
-                    .SelectMany(g => g.Chunk(MaxTransactionActions).Select(chunk => (chunk[0].Table, Rows: chunk.Select(w => w.Row).ToList())))
+                    .SelectMany(g => g.Chunk(ApplyPlanner.MaxTransactionActions).Select(chunk => (chunk[0].Table, Rows: chunk.Select(w => w.Row).ToList())))
                     .ToList();
                 Interlocked.Add(ref requests, writes.Count);
                 Interlocked.Add(ref rows, writes.Sum(w => w.Rows.Count));
@@ -152,37 +148,29 @@ internal static class ApplyThroughput
         return (requests, rows);
     }
 
-    /// <summary>The rows the store writes for one edge, with the properties it gives them.</summary>
-    private static IEnumerable<(TableClient Table, TableEntity Row)> LayoutRows(
-        RelationshipBatch batch, RelationshipEvent e, TableClient edges, TableClient mirrors, TableClient history)
+    /// <summary>The rows the store writes for a batch of new edges, built by the store's own code.</summary>
+    private static IEnumerable<(TableClient Table, TableEntity Row)> LayoutRows(RelationshipBatch batch, TableClient edges, TableClient mirrors, TableClient history)
     {
-        var source = batch.Source;
-        var version = EventVersion.Of(e, source);
-        var attributes = JsonSerializer.Serialize(new SortedDictionary<string, string>(e.Attributes.ToDictionary(), StringComparer.Ordinal));
-        TableEntity Edge(string partitionKey, string rowKey) => new(partitionKey, rowKey)
+        var received = ApplyPlanner.Receive(batch);
+        foreach (var transaction in received.GroupBy(e => e.OwnerPartition).SelectMany(ApplyPlanner.ReceiptTransactions))
         {
-            ["AppId"] = source.AppId,
-            ["Owner"] = e.Owner,
-            ["Peer"] = e.Peer,
-            ["Kind"] = RelationshipKeys.KindName(e.Kind),
-            ["State"] = "present",
-            ["Version"] = version,
-            ["EventId"] = e.EventId,
-            ["Since"] = e.OccurredAt,
-            ["Platform"] = source.Platform,
-            ["Command"] = source.Command,
-            ["Attributes"] = attributes,
-            ["FactsVersion"] = null,
-            ["FactsChangedAt"] = null,
-            ["Facts"] = null,
-            ["LastChangedAt"] = e.OccurredAt,
-        };
-        TableEntity History(string user, string side) => HistoryRecord.ToEntity(e, source, batch.BatchId, user, side);
+            foreach (var action in transaction)
+            {
+                yield return (history, (TableEntity)action.Entity);
+            }
+        }
 
-        yield return (edges, Edge(RelationshipKeys.UserPartition(source.AppId, e.Owner), RelationshipKeys.EdgeRow(e.Kind, e.Peer)));
-        yield return (history, History(e.Owner, "owner"));
-        yield return (mirrors, Edge(RelationshipKeys.UserPartition(source.AppId, e.Peer), RelationshipKeys.EdgeRow(e.Kind, e.Owner)));
-        yield return (history, History(e.Peer, "peer"));
+        foreach (var row in ApplyPlanner.PeerHistoryRows(received))
+        {
+            yield return (history, row);
+        }
+
+        foreach (var change in ApplyPlanner.EdgeChanges(received))
+        {
+            var edge = EdgeRecord.Fold(null, [change])!;
+            yield return (edges, edge.ToEntity(change.OwnerRow));
+            yield return (mirrors, edge.ToEntity(change.MirrorRow));
+        }
     }
 
     /// <summary>The batches, split as the standalone ingestor splits a large callback, so every part fits one queue message.</summary>

@@ -2,9 +2,8 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using FunctionApp.Hosting;
 using FunctionApp.Messaging;
-using FunctionApp.Storage.Http;
-using FunctionApp.Storage.Tables;
 
 namespace LoadGenerator;
 
@@ -49,9 +48,8 @@ internal static class HostileInput
         var openImKey = options.Get("openim-key");
         var cases = platform == "tencent" ? TencentCases(appId, token) : OpenImCases(openImKey);
 
-        var connectionString = options.Get("storage");
-        var storage = connectionString is null ? null : StorageConnectionString.Parse(connectionString);
-        var before = storage is null ? default : await CountStoredAsync(storage, connectionString!, options.Required("queue"), cancellationToken);
+        var storage = options.Get("storage");
+        var before = storage is null ? default : await CountStoredAsync(storage, options.Required("queue"), cancellationToken);
 
         using var handler = new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 4 };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
@@ -70,7 +68,7 @@ internal static class HostileInput
         if (storage is not null)
         {
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
-            var after = await CountStoredAsync(storage, connectionString!, options.Required("queue"), cancellationToken);
+            var after = await CountStoredAsync(storage, options.Required("queue"), cancellationToken);
             if (after != before)
             {
                 failures.Add($"storage changed: queue+poison {before.Queued} -> {after.Queued}, history rows {before.History} -> {after.History}");
@@ -476,12 +474,12 @@ internal static class HostileInput
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";
 
-    private static async Task<(long Queued, long History)> CountStoredAsync(StorageAccount account, string connectionString, string queueName,
-        CancellationToken cancellationToken)
+    private static async Task<(long Queued, long History)> CountStoredAsync(string connectionString, string queueName, CancellationToken cancellationToken)
     {
         var queued = await BenchQueues.ApproximateCountAsync(BenchQueues.Get(connectionString, queueName), cancellationToken)
             + await BenchQueues.ApproximateCountAsync(BenchQueues.Get(connectionString, StorageQueueDrain.PoisonQueueName(queueName)), cancellationToken);
-        var history = await StoredOnce.CountRowsAsync(new TableServiceClient(account).GetTableClient("RelationshipHistory"), cancellationToken);
+        var history = await StoredOnce.CountRowsAsync(
+            StorageClients.FromConnectionString(connectionString).GetTableServiceClient().GetTableClient("RelationshipHistory"), cancellationToken);
         return (queued, history);
     }
 }

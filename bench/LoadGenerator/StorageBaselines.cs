@@ -1,16 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
+using Azure.Data.Tables;
 using FunctionApp.Core;
 using FunctionApp.Hosting;
 using FunctionApp.Messaging;
-using FunctionApp.Storage.Http;
-using FunctionApp.Storage.Tables;
 
 namespace LoadGenerator;
 
 /// <summary>
-/// The storage baselines, measured against the same Azurite in the same run as the app, through the same
-/// Azure.Core pipeline and SharedKey signing the app uses, with nothing else around them.
+/// The storage baselines, measured against the same Azurite in the same run as the app, through the same clients
+/// the app uses (the table baselines through <see cref="StorageClients"/>' Azure.Data.Tables client), with nothing else around them.
 /// </summary>
 internal static class StorageBaselines
 {
@@ -41,7 +40,7 @@ internal static class StorageBaselines
     /// </summary>
     public static async Task<int> TableBatchAsync(Options options, CancellationToken cancellationToken)
     {
-        var tables = new TableServiceClient(StorageConnectionString.Parse(options.Required("storage")));
+        var tables = StorageClients.FromConnectionString(options.Required("storage")).GetTableServiceClient();
         var table = tables.GetTableClient(options.Get("table", "BenchBaseline"));
         await table.CreateIfNotExistsAsync(cancellationToken);
         var batchSize = options.Int("batch-size", 100);
@@ -121,7 +120,7 @@ internal static class StorageBaselines
 
     internal static TableEntity HistoryLikeRow(string partition, int index)
     {
-        var row = new TableEntity(partition, string.Create(CultureInfo.InvariantCulture, $"{long.MaxValue - index:D19}|{Guid.NewGuid():N}"));
+        var row = new TableEntity(partition, string.Create(CultureInfo.InvariantCulture, $"{long.MaxValue - index:D19}|{long.MaxValue - index:D19}|{Guid.NewGuid():N}"));
         row["AppId"] = "1400000001";
         row["User"] = partition;
         row["OtherUser"] = string.Create(CultureInfo.InvariantCulture, $"peer-{index}");

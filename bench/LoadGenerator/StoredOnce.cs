@@ -1,6 +1,7 @@
 using System.Globalization;
-using FunctionApp.Storage.Http;
-using FunctionApp.Storage.Tables;
+using Azure.Data.Tables;
+using FunctionApp.Hosting;
+using FunctionApp.Storage.Relationships;
 
 namespace LoadGenerator;
 
@@ -13,7 +14,7 @@ internal static class StoredOnce
 {
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
-        var tables = new TableServiceClient(StorageConnectionString.Parse(options.Required("storage")));
+        var tables = StorageClients.FromConnectionString(options.Required("storage")).GetTableServiceClient();
         var appId = options.Get("app", "1400000001");
         var pairs = options.Int("pairs", 3);
         var owners = new HashSet<string>(StringComparer.Ordinal);
@@ -22,9 +23,10 @@ internal static class StoredOnce
             owners.UnionWith((await File.ReadAllLinesAsync(file, cancellationToken)).Where(line => line.Length > 0));
         }
 
+        var appPartitions = TableClient.CreateQueryFilter($"PartitionKey ge {RelationshipKeys.Escape(appId) + RelationshipKeys.Separator} and PartitionKey lt {RelationshipKeys.Escape(appId) + '}'}");
         var edges = new HashSet<(string, string)>();
-        await foreach (var row in tables.GetTableClient("RelationshipEdges").QueryAllAsync(
-            $"PartitionKey ge '{appId}|' and PartitionKey lt '{appId}}}'", ["Owner", "Peer", "Kind", "State"], cancellationToken))
+        await foreach (var row in tables.GetTableClient("RelationshipEdges").QueryAsync<TableEntity>(
+            appPartitions, select: ["Owner", "Peer", "Kind", "State"], cancellationToken: cancellationToken))
         {
             if (row.GetString("State") == "present" && row.GetString("Kind") == "friend")
             {
@@ -33,8 +35,8 @@ internal static class StoredOnce
         }
 
         var mirrors = new HashSet<(string, string)>();
-        await foreach (var row in tables.GetTableClient("RelationshipEdgesByPeer").QueryAllAsync(
-            $"PartitionKey ge '{appId}|' and PartitionKey lt '{appId}}}'", ["Owner", "Peer", "Kind", "State"], cancellationToken))
+        await foreach (var row in tables.GetTableClient("RelationshipEdgesByPeer").QueryAsync<TableEntity>(
+            appPartitions, select: ["Owner", "Peer", "Kind", "State"], cancellationToken: cancellationToken))
         {
             if (row.GetString("State") == "present" && row.GetString("Kind") == "friend")
             {
@@ -44,8 +46,9 @@ internal static class StoredOnce
 
         var history = new Dictionary<(string User, string Other, string Side, string Kind, string Action), int>();
         long historyRows = 0;
-        await foreach (var row in tables.GetTableClient("RelationshipHistory").QueryAllAsync(
-            $"PartitionKey ge '{appId}|' and PartitionKey lt '{appId}}}'", ["User", "OtherUser", "Side", "Kind", "Action"], cancellationToken))
+        await foreach (var row in tables.GetTableClient("RelationshipHistory").QueryAsync<TableEntity>(
+            appPartitions + " and " + TableClient.CreateQueryFilter($"RowKey lt {RelationshipKeys.HistoryRangeEnd}"),
+            select: ["User", "OtherUser", "Side", "Kind", "Action"], cancellationToken: cancellationToken))
         {
             historyRows++;
             var key = (row.GetString("User")!, row.GetString("OtherUser")!, row.GetString("Side")!, row.GetString("Kind")!, row.GetString("Action")!);
@@ -94,7 +97,7 @@ internal static class StoredOnce
         long count = 0;
         try
         {
-            await foreach (var row in table.QueryAllAsync(null, ["PartitionKey"], cancellationToken))
+            await foreach (var row in table.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: cancellationToken))
             {
                 count++;
             }

@@ -1,10 +1,17 @@
 using System.Text.Json;
+using Azure.Data.Tables;
 using FunctionApp.Core;
-using FunctionApp.Storage.Tables;
 
 namespace FunctionApp.Storage.Relationships;
 
-/// <summary>One event's effect on one directed edge.</summary>
+/// <summary>An edge's state: <c>State</c> is <c>present</c>, or <c>absent</c> after a removal (a tombstone that keeps a late, older "added" out).</summary>
+internal enum EdgeState
+{
+    Present,
+    Absent,
+}
+
+/// <summary>One event's effect on one directed edge, at the version of the event's first receipt.</summary>
 internal sealed record EdgeChange(
     string AppId,
     string Owner,
@@ -16,7 +23,20 @@ internal sealed record EdgeChange(
     DateTimeOffset OccurredAt,
     string Platform,
     string Command,
-    IReadOnlyDictionary<string, string> Attributes);
+    IReadOnlyDictionary<string, string> Attributes)
+{
+    /// <summary>The edge's row in its owner's partition of <c>RelationshipEdges</c>.</summary>
+    public RowAddress OwnerRow => new(RelationshipKeys.UserPartition(AppId, Owner), RelationshipKeys.EdgeRow(Kind, Peer));
+
+    /// <summary>The same edge's row in its peer's partition of <c>RelationshipEdgesByPeer</c>.</summary>
+    public RowAddress MirrorRow => new(RelationshipKeys.UserPartition(AppId, Peer), RelationshipKeys.EdgeRow(Kind, Owner));
+}
+
+/// <summary>Where a row is in its table.</summary>
+internal readonly record struct RowAddress(string PartitionKey, string RowKey);
+
+/// <summary>An edge row as read, with the ETag a conditional write needs.</summary>
+internal sealed record StoredEdge(EdgeRecord Record, Azure.ETag ETag);
 
 /// <summary>
 /// The stored state of one directed edge (the same properties in <c>RelationshipEdges</c> and <c>RelationshipEdgesByPeer</c>).
@@ -28,7 +48,7 @@ internal sealed record EdgeRecord(
     string Owner,
     string Peer,
     RelationshipKind Kind,
-    string? State,
+    EdgeState? State,
     string? Version,
     string? EventId,
     DateTimeOffset? Since,
@@ -40,8 +60,6 @@ internal sealed record EdgeRecord(
     IReadOnlyDictionary<string, string> Facts,
     DateTimeOffset LastChangedAt)
 {
-    public const string Present = "present";
-    public const string Absent = "absent";
     private static readonly Dictionary<string, string> NoAttributes = [];
 
     /// <summary>The record after <paramref name="changes"/>, or null when they change nothing (already applied or superseded).</summary>
@@ -63,7 +81,7 @@ internal sealed record EdgeRecord(
             {
                 record = record with
                 {
-                    State = change.Action == RelationshipAction.Added ? Present : Absent,
+                    State = change.Action == RelationshipAction.Added ? EdgeState.Present : EdgeState.Absent,
                     Version = change.Version,
                     EventId = change.EventId,
                     Since = change.OccurredAt,
@@ -110,26 +128,24 @@ internal sealed record EdgeRecord(
         return merged;
     }
 
-    public TableEntity ToEntity(string partitionKey, string rowKey)
+    public TableEntity ToEntity(RowAddress row)
     {
-        var entity = new TableEntity(partitionKey, rowKey)
-        {
-            ["AppId"] = AppId,
-            ["Owner"] = Owner,
-            ["Peer"] = Peer,
-            ["Kind"] = RelationshipKeys.KindName(Kind),
-            ["State"] = State,
-            ["Version"] = Version,
-            ["EventId"] = EventId,
-            ["Since"] = Since,
-            ["Platform"] = Platform,
-            ["Command"] = Command,
-            ["Attributes"] = AttributesJson.Write(Attributes),
-            ["FactsVersion"] = FactsVersion,
-            ["FactsChangedAt"] = FactsChangedAt,
-            ["Facts"] = FactsVersion is null ? null : AttributesJson.Write(Facts),
-            ["LastChangedAt"] = LastChangedAt,
-        };
+        var entity = new TableEntity(row.PartitionKey, row.RowKey);
+        Rows.Set(entity, "AppId", AppId);
+        Rows.Set(entity, "Owner", Owner);
+        Rows.Set(entity, "Peer", Peer);
+        Rows.Set(entity, "Kind", RelationshipKeys.KindName(Kind));
+        Rows.Set(entity, "State", State is { } state ? StateName(state) : null);
+        Rows.Set(entity, "Version", Version);
+        Rows.Set(entity, "EventId", EventId);
+        Rows.Set(entity, "Since", Since);
+        Rows.Set(entity, "Platform", Platform);
+        Rows.Set(entity, "Command", Command);
+        Rows.Set(entity, "Attributes", AttributesJson.Write(Attributes));
+        Rows.Set(entity, "FactsVersion", FactsVersion);
+        Rows.Set(entity, "FactsChangedAt", FactsChangedAt);
+        Rows.Set(entity, "Facts", FactsVersion is null ? null : AttributesJson.Write(Facts));
+        Rows.Set(entity, "LastChangedAt", LastChangedAt);
         return entity;
     }
 
@@ -138,7 +154,7 @@ internal sealed record EdgeRecord(
         entity.GetString("Owner") ?? "",
         entity.GetString("Peer") ?? "",
         RelationshipKeys.ParseKind(entity.GetString("Kind")),
-        entity.GetString("State"),
+        ParseState(entity.GetString("State")),
         entity.GetString("Version"),
         entity.GetString("EventId"),
         entity.GetDateTimeOffset("Since"),
@@ -149,6 +165,22 @@ internal sealed record EdgeRecord(
         entity.GetDateTimeOffset("FactsChangedAt"),
         AttributesJson.Read(entity.GetString("Facts")),
         entity.GetDateTimeOffset("LastChangedAt") ?? DateTimeOffset.MinValue);
+
+    /// <summary>The stored name of a state, as the README's Table layout gives it.</summary>
+    public static string StateName(EdgeState state) => state switch
+    {
+        EdgeState.Present => "present",
+        EdgeState.Absent => "absent",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
+    };
+
+    private static EdgeState? ParseState(string? name) => name switch
+    {
+        null => null,
+        "present" => EdgeState.Present,
+        "absent" => EdgeState.Absent,
+        _ => throw new FormatException($"Unknown edge state '{name}' in the store."),
+    };
 }
 
 /// <summary>Attributes as one JSON object property, names sorted, so any attribute name fits and rows stay readable.</summary>
@@ -159,4 +191,17 @@ internal static class AttributesJson
 
     public static IReadOnlyDictionary<string, string> Read(string? json) =>
         string.IsNullOrEmpty(json) ? new Dictionary<string, string>() : JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
+}
+
+/// <summary>Entity helpers shared by the row types.</summary>
+internal static class Rows
+{
+    /// <summary>Sets a property, leaving it out when null, as earlier versions wrote rows.</summary>
+    public static void Set(TableEntity entity, string name, object? value)
+    {
+        if (value is not null)
+        {
+            entity[name] = value;
+        }
+    }
 }

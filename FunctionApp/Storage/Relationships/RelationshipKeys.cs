@@ -82,9 +82,29 @@ public static class RelationshipKeys
     /// <summary>'}' is the character after '|', so this bounds the kind's range.</summary>
     public static string KindRangeEnd(RelationshipKind kind) => KindName(kind) + '}';
 
-    /// <summary>A history row: inverted occurrence time (newest first) then event id, so a redelivery maps to the same row.</summary>
-    public static string HistoryRow(DateTimeOffset occurredAt, string eventId) =>
-        Checked((DateTimeOffset.MaxValue.UtcTicks - occurredAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + Separator + Escape(eventId));
+    /// <summary>
+    /// A history row: <c>{inverted occurrence ticks}|{inverted receive ticks}|{event id}</c>, 19 digits each, so rows list
+    /// newest first in the order the edge's <see cref="EventVersion"/> uses (source time, then receive time). Built from the
+    /// event's first receipt, so every copy of an event maps to this one row.
+    /// </summary>
+    public static string HistoryRow(DateTimeOffset occurredAt, DateTimeOffset receivedAt, string eventId) =>
+        Checked(Inverted(occurredAt) + Separator + Inverted(receivedAt) + Separator + Escape(eventId));
+
+    /// <summary>The history row of earlier versions, <c>{inverted occurrence ticks}|{event id}</c>: still read, no longer written.</summary>
+    public static string LegacyHistoryRow(DateTimeOffset occurredAt, string eventId) =>
+        Checked(Inverted(occurredAt) + Separator + Escape(eventId));
+
+    /// <summary>First row key after every history row (they begin with a digit); receipts sort after it.</summary>
+    public const string HistoryRangeEnd = ":";
+
+    /// <summary>Prefix of receipt rows in the owner's history partition.</summary>
+    public const string ReceiptPrefix = "receipt|";
+
+    /// <summary>An event's receipt row in its owner's history partition: <c>receipt|{event id}</c>.</summary>
+    public static string ReceiptRow(string eventId) => Checked(ReceiptPrefix + Escape(eventId));
+
+    private static string Inverted(DateTimeOffset time) =>
+        (DateTimeOffset.MaxValue.UtcTicks - time.UtcTicks).ToString("D19", CultureInfo.InvariantCulture);
 
     public static string KindName(RelationshipKind kind) => kind switch
     {

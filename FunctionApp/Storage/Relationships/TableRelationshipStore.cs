@@ -1,6 +1,6 @@
 using Azure;
+using Azure.Data.Tables;
 using FunctionApp.Core;
-using FunctionApp.Storage.Tables;
 
 namespace FunctionApp.Storage.Relationships;
 
@@ -12,14 +12,27 @@ public sealed class TableRelationshipStoreOptions
     /// <summary>Most requests in flight while applying one batch.</summary>
     public int MaxParallelRequests { get; set; } = 16;
 
-    /// <summary>How often one partition's writes are re-read and retried after ETag conflicts before giving up.</summary>
+    /// <summary>How often one partition's writes are re-read and retried after conflicts before giving up.</summary>
     public int MaxConflictRetries { get; set; } = 20;
 }
 
 /// <summary>
-/// The relationship store on Table Storage (layout in README "Table layout"). Apply order makes the owner's edge row
-/// the commit marker: history rows and the peer-side mirror are written first, the owner's edge row last, so a row
-/// that already covers an event proves its mirror does too and a redelivered batch costs no mirror writes.
+/// The relationship store on Table Storage (layout in README "Table layout"), on Azure.Data.Tables. Apply is a
+/// pure planner (<see cref="ApplyPlanner"/>: what to insert, replace or skip, given what is stored and what arrives)
+/// driven by this executor, which reads what a decision needs and writes what it is told, in three waves:
+/// <list type="number">
+/// <item>Receipts. The first receipt of an event id stands: each event's receipt row (<c>receipt|{eventId}</c>, in
+/// its owner's history partition) is inserted in the same entity group transaction as its owner history row, so
+/// recording an event costs no extra request. When the insert conflicts (409), the event was received before: only
+/// then are the receipts read, and the copy takes the first receipt's occurrence and receive times. Its version and
+/// history key are then those of the first receipt, so a copy never changes an edge, adds a history row or moves the
+/// event in history order. Owner partitions with many edge rows are read in the same wave.</item>
+/// <item>The peer-side history rows and the mirror (<c>RelationshipEdgesByPeer</c>).</item>
+/// <item>The owners' edge rows, last: an owner row that covers an event proves its mirror does too, so a redelivered
+/// batch costs no mirror writes.</item>
+/// </list>
+/// Edge writes are conditional (insert when missing, replace on the ETag read); a 409 or 412 re-reads only the rows of
+/// the failed request, plans them again and retries.
 /// </summary>
 public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelationshipQueries
 {
@@ -27,7 +40,6 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
     public const string EdgesByPeerTableName = "RelationshipEdgesByPeer";
     public const string HistoryTableName = "RelationshipHistory";
     private const int MaxTop = 1000;
-    private const int PointReadLimit = 4;
 
     private readonly TableClient _edges;
     private readonly TableClient _edgesByPeer;
@@ -53,111 +65,45 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
 
     public async Task ApplyAsync(RelationshipBatch batch, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        var source = batch.Source;
-        List<TableEntity> historyRows;
-        List<(string PartitionKey, string RowKey, EdgeChange Change, string MirrorPartitionKey, string MirrorRowKey)> edgeChanges;
-        try
-        {
-            historyRows = batch.Events
-                .SelectMany(e => e.Owner == e.Peer
-                    ? [HistoryRecord.ToEntity(e, source, batch.BatchId, e.Owner, "owner")]
-                    : new[] { HistoryRecord.ToEntity(e, source, batch.BatchId, e.Owner, "owner"), HistoryRecord.ToEntity(e, source, batch.BatchId, e.Peer, "peer") })
-                .DistinctBy(row => (row.PartitionKey, row.RowKey))
-                .ToList();
-            edgeChanges = batch.Events
-                .Where(e => e.Kind is RelationshipKind.Friend or RelationshipKind.Block
-                            && e.Action is RelationshipAction.Added or RelationshipAction.Removed or RelationshipAction.Updated)
-                .Select(e => (
-                    RelationshipKeys.UserPartition(source.AppId, e.Owner),
-                    RelationshipKeys.EdgeRow(e.Kind, e.Peer),
-                    new EdgeChange(source.AppId, e.Owner, e.Peer, e.Kind, e.Action, EventVersion.Of(e, source), e.EventId,
-                        e.OccurredAt, source.Platform, source.Command, e.Attributes),
-                    RelationshipKeys.UserPartition(source.AppId, e.Peer),
-                    RelationshipKeys.EdgeRow(e.Kind, e.Owner)))
-                .ToList();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new InvalidBatchException($"The batch cannot be stored: {ex.Message}", ex);
-        }
+        var arrived = ApplyPlanner.Receive(batch);
 
-        // 1. Owner partitions with more changed rows than point reads serve are read first, in one range query: their
-        //    rows may well exist, and an owner row that already covers its events spares the mirror writes (a
-        //    redelivered batch costs no mirror work). Partitions with a few rows are not read: their rows are most
-        //    likely new, so their mirror and owner rows are inserted optimistically and only a 409 costs a read.
-        var ownerPartitions = edgeChanges
-            .GroupBy(c => c.PartitionKey)
-            .ToDictionary(
-                g => g.Key,
-                g => g.GroupBy(c => c.RowKey).ToDictionary(r => r.Key, r => r.Select(c => c.Change).ToList(), StringComparer.Ordinal),
-                StringComparer.Ordinal);
-        var ownerSnapshots = new Dictionary<string, Dictionary<string, TableEntity?>>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(ownerPartitions.Where(p => p.Value.Count > PointReadLimit), ParallelOptions(cancellationToken), async (partition, ct) =>
-        {
-            var snapshot = await ReadRowsAsync(_edges, partition.Key, partition.Value.Keys.ToList(), ct).ConfigureAwait(false);
-            lock (ownerSnapshots)
+        // 1. Receipts (with the owners' history rows) and, beside them, the owner partitions worth reading first.
+        var received = new List<ReceivedEvent>(arrived.Count);
+        var ownerSnapshots = new Dictionary<string, IReadOnlyDictionary<string, StoredEdge?>>(StringComparer.Ordinal);
+        var firstWave = arrived
+            .GroupBy(e => e.OwnerPartition, StringComparer.Ordinal)
+            .Select(partition => (Func<CancellationToken, Task>)(async ct =>
             {
-                ownerSnapshots[partition.Key] = snapshot;
-            }
-        }).ConfigureAwait(false);
-
-        // 2. History (every partition) and the peer-side mirror, side by side.
-        var mirrorPartitions = new Dictionary<string, EdgePartitionWork>(StringComparer.Ordinal);
-        var mirrorOf = new Dictionary<(string PartitionKey, string RowKey), (string PartitionKey, string RowKey)>();
-        foreach (var (partitionKey, rowKey, change, mirrorPartitionKey, mirrorRowKey) in edgeChanges)
-        {
-            mirrorOf[(partitionKey, rowKey)] = (mirrorPartitionKey, mirrorRowKey);
-            var assumeMissing = true;
-            if (ownerSnapshots.TryGetValue(partitionKey, out var snapshot))
-            {
-                var ownerRow = snapshot[rowKey];
-                if (ownerRow is not null && EdgeRecord.FromEntity(ownerRow).Covers(ownerPartitions[partitionKey][rowKey]))
+                var events = await RecordReceiptsAsync(partition.Key, partition.ToList(), ct).ConfigureAwait(false);
+                lock (received)
                 {
-                    continue; // The owner's row is written last, so its mirror already holds these events.
+                    received.AddRange(events);
                 }
-
-                assumeMissing = ownerRow is null;
-            }
-
-            if (!mirrorPartitions.TryGetValue(mirrorPartitionKey, out var work))
-            {
-                mirrorPartitions[mirrorPartitionKey] = work = new EdgePartitionWork(_edgesByPeer, mirrorPartitionKey);
-            }
-
-            work.Add(mirrorRowKey, change, assumeMissing);
-        }
-
-        var firstWave = historyRows
-            .GroupBy(row => row.PartitionKey)
-            .Select(g => (Func<CancellationToken, Task>)(ct => UpsertAllAsync(_history, g.ToList(), ct)))
-            .Concat(mirrorPartitions.Values.Select(work => (Func<CancellationToken, Task>)(ct => ApplyEdgePartitionAsync(work, ct))))
-            .ToList();
-        await Parallel.ForEachAsync(firstWave, ParallelOptions(cancellationToken), async (job, ct) => await job(ct).ConfigureAwait(false)).ConfigureAwait(false);
-
-        // 3. The owners' rows, last. An unread row whose mirror was just inserted is most likely missing too (the owner
-        //    row is never written before its mirror): it is inserted at once; any other unread row is read first.
-        await Parallel.ForEachAsync(ownerPartitions, ParallelOptions(cancellationToken), async (partition, ct) =>
-        {
-            var work = new EdgePartitionWork(_edges, partition.Key);
-            var snapshot = ownerSnapshots.GetValueOrDefault(partition.Key);
-            foreach (var (rowKey, changes) in partition.Value)
-            {
-                var (mirrorPartitionKey, mirrorRowKey) = mirrorOf[(partition.Key, rowKey)];
-                var mirrorInserted = mirrorPartitions.TryGetValue(mirrorPartitionKey, out var mirror) && mirror.Inserted.Contains(mirrorRowKey);
-                foreach (var change in changes)
+            }))
+            .Concat(ApplyPlanner.OwnerPartitionsToRead(ApplyPlanner.EdgeChanges(arrived))
+                .Select(partition => (Func<CancellationToken, Task>)(async ct =>
                 {
-                    work.Add(rowKey, change, assumeMissing: snapshot is null && mirrorInserted);
-                }
+                    var rows = await ReadEdgesAsync(_edges, partition.PartitionKey, partition.RowKeys, ct).ConfigureAwait(false);
+                    lock (ownerSnapshots)
+                    {
+                        ownerSnapshots[partition.PartitionKey] = rows;
+                    }
+                })));
+        await RunAllAsync(firstWave, cancellationToken).ConfigureAwait(false);
 
-                if (snapshot is not null)
-                {
-                    work.Known[rowKey] = snapshot[rowKey];
-                }
-            }
+        // 2. The peers' history rows and the mirror, from the events at their first receipt.
+        var changes = ApplyPlanner.EdgeChanges(received);
+        var mirrors = ApplyPlanner.PlanMirrors(changes, ownerSnapshots);
+        var secondWave = ApplyPlanner.PeerHistoryRows(received)
+            .GroupBy(row => row.PartitionKey, StringComparer.Ordinal)
+            .Select(partition => (Func<CancellationToken, Task>)(ct => UpsertAllAsync(_history, partition.ToList(), ct)))
+            .Concat(mirrors.Values.Select(work => (Func<CancellationToken, Task>)(ct => ApplyEdgePartitionAsync(work, ct))));
+        await RunAllAsync(secondWave, cancellationToken).ConfigureAwait(false);
 
-            await ApplyEdgePartitionAsync(work, ct).ConfigureAwait(false);
-        }).ConfigureAwait(false);
+        // 3. The owners' rows, last.
+        var owners = ApplyPlanner.PlanOwners(changes, ownerSnapshots,
+            mirror => mirrors.TryGetValue(mirror.PartitionKey, out var work) && work.Inserted.Contains(mirror.RowKey));
+        await RunAllAsync(owners.Select(work => (Func<CancellationToken, Task>)(ct => ApplyEdgePartitionAsync(work, ct))), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Core.Page<EdgeView>> ListEdgesAsync(string appId, string userId, EdgeListKind list, int top, string? continuation, CancellationToken cancellationToken)
@@ -176,8 +122,8 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
             _ => throw new ArgumentOutOfRangeException(nameof(list), list, null),
         };
         var partitionKey = RelationshipKeys.UserPartition(appId, userId);
-        var filter = ODataFilter.Create(
-            $"PartitionKey eq {partitionKey} and RowKey ge {RelationshipKeys.KindRangeStart(kind)} and RowKey lt {RelationshipKeys.KindRangeEnd(kind)} and State eq {EdgeRecord.Present}");
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {partitionKey} and RowKey ge {RelationshipKeys.KindRangeStart(kind)} and RowKey lt {RelationshipKeys.KindRangeEnd(kind)} and State eq {EdgeRecord.StateName(EdgeState.Present)}");
         var (entities, next) = await QueryPageAsync(table, filter, top, start, cancellationToken).ConfigureAwait(false);
         var items = entities.Select(EdgeRecord.FromEntity).Select(edge => new EdgeView(
             fromPeer ? edge.Owner : edge.Peer,
@@ -197,15 +143,17 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(top, MaxTop);
         var start = ContinuationToken.Decode('h', continuation);
-        var expression = ODataFilter.Create($"PartitionKey eq {RelationshipKeys.UserPartition(appId, userId)}");
+        // History rows only: receipts share the partition and sort after them.
+        var expression = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {RelationshipKeys.UserPartition(appId, userId)} and RowKey lt {RelationshipKeys.HistoryRangeEnd}");
         if (filter.Peer is not null)
         {
-            expression += ODataFilter.Create($" and OtherUser eq {filter.Peer}");
+            expression += " and " + TableClient.CreateQueryFilter($"OtherUser eq {filter.Peer}");
         }
 
         if (filter.Kind is { } kind)
         {
-            expression += ODataFilter.Create($" and Kind eq {RelationshipKeys.KindName(kind)}");
+            expression += " and " + TableClient.CreateQueryFilter($"Kind eq {RelationshipKeys.KindName(kind)}");
         }
 
         var (entities, next) = await QueryPageAsync(_history, expression, top, start, cancellationToken).ConfigureAwait(false);
@@ -213,29 +161,81 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
     }
 
     /// <summary>Fills a page up to <paramref name="top"/>: with a filter on non-key properties the service may return short pages.</summary>
-    private static async Task<(List<TableEntity> Entities, TableContinuation? Next)> QueryPageAsync(
-        TableClient table, string filter, int top, TableContinuation? start, CancellationToken cancellationToken)
+    private static async Task<(List<TableEntity> Entities, string? Next)> QueryPageAsync(
+        TableClient table, string filter, int top, string? start, CancellationToken cancellationToken)
     {
         var entities = new List<TableEntity>();
         var continuation = start;
         do
         {
-            var page = await table.QueryAsync(filter, null, top - entities.Count, continuation, cancellationToken).ConfigureAwait(false);
-            entities.AddRange(page.Entities);
-            continuation = page.Continuation;
+            var wanted = top - entities.Count;
+            await foreach (var page in table.QueryAsync<TableEntity>(filter, wanted, cancellationToken: cancellationToken)
+                               .AsPages(continuation, wanted).ConfigureAwait(false))
+            {
+                entities.AddRange(page.Values);
+                continuation = page.ContinuationToken;
+                break;
+            }
         }
         while (continuation is not null && entities.Count < top);
 
         return (entities, continuation);
     }
 
-    private ParallelOptions ParallelOptions(CancellationToken cancellationToken) =>
-        new() { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelRequests), CancellationToken = cancellationToken };
+    private async Task RunAllAsync(IEnumerable<Func<CancellationToken, Task>> jobs, CancellationToken cancellationToken) =>
+        await Parallel.ForEachAsync(jobs,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelRequests), CancellationToken = cancellationToken },
+            async (job, ct) => await job(ct).ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>
+    /// Records the first receipts of one owner partition's events and returns every event at its first receipt. The
+    /// transactions go one after another; the first that conflicts stops them, the receipts of everything not yet
+    /// recorded are read (one range query when many), and the rest is planned again.
+    /// </summary>
+    private async Task<List<ReceivedEvent>> RecordReceiptsAsync(string partitionKey, List<ReceivedEvent> events, CancellationToken cancellationToken)
+    {
+        var stored = new Dictionary<string, Receipt?>(StringComparer.Ordinal);
+        var result = new List<ReceivedEvent>(events.Count);
+        var pending = events;
+        for (var attempt = 0; ; attempt++)
+        {
+            var plan = ApplyPlanner.PlanReceipts(pending, stored);
+            result.AddRange(plan.Received);
+            var recorded = 0;
+            var conflicted = false;
+            foreach (var transaction in ApplyPlanner.ReceiptTransactions(plan.ToRecord))
+            {
+                try
+                {
+                    await _history.SubmitTransactionAsync(transaction, cancellationToken).ConfigureAwait(false);
+                    recorded += transaction.Count / 2;
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status == 409 && attempt < _options.MaxConflictRetries)
+                {
+                    conflicted = true;
+                    break;
+                }
+            }
+
+            result.AddRange(plan.ToRecord.Take(recorded));
+            if (!conflicted)
+            {
+                return result;
+            }
+
+            pending = plan.ToRecord.Skip(recorded).ToList();
+            var eventIds = pending.ToDictionary(e => RelationshipKeys.ReceiptRow(e.EventId), e => e.EventId, StringComparer.Ordinal);
+            foreach (var (rowKey, entity) in await ReadRowsAsync(_history, partitionKey, eventIds.Keys.ToList(), cancellationToken).ConfigureAwait(false))
+            {
+                stored[eventIds[rowKey]] = entity is null ? null : Receipt.FromEntity(entity);
+            }
+        }
+    }
 
     /// <summary>Upserts whole history rows of one partition, 100 per entity group transaction.</summary>
     private static async Task UpsertAllAsync(TableClient table, List<TableEntity> rows, CancellationToken cancellationToken)
     {
-        foreach (var chunk in rows.Chunk(TableTransaction.MaxActions))
+        foreach (var chunk in rows.Chunk(ApplyPlanner.MaxTransactionActions))
         {
             if (chunk.Length == 1)
             {
@@ -244,78 +244,51 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
             else
             {
                 await table.SubmitTransactionAsync(
-                    chunk.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)).ToList(),
-                    cancellationToken).ConfigureAwait(false);
+                    chunk.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)), cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
     /// <summary>
-    /// Read-compare-write of the edge rows of one partition: fold the changes into what is stored, write only rows that
-    /// change, with ETags (insert when new or assumed new), 100 per transaction; after a 409 or 412 re-read just the
-    /// rows of the failed request and retry. A transaction fails whole, so one existing row among assumed-new ones costs
+    /// Runs the edge plan of one partition: read the rows not known yet, write what <see cref="ApplyPlanner.PlanEdgeWrites"/>
+    /// says, 100 per transaction; after a 409 or 412 (or 404 on a row deleted meanwhile) forget just the rows of the
+    /// failed request and go round again. A transaction fails whole, so one existing row among assumed-new ones costs
     /// the request and a read of its rows; that is a lost guess, not contention, so the retry does not back off.
     /// </summary>
     private async Task ApplyEdgePartitionAsync(EdgePartitionWork work, CancellationToken cancellationToken)
     {
+        var table = work.Table == EdgeTable.Edges ? _edges : _edgesByPeer;
         var pending = work.Changes.Keys.ToHashSet(StringComparer.Ordinal);
         for (var attempt = 0; ; attempt++)
         {
             var unknown = pending.Where(rowKey => !work.Known.ContainsKey(rowKey)).ToList();
             if (unknown.Count > 0)
             {
-                foreach (var (rowKey, entity) in await ReadRowsAsync(work.Table, work.PartitionKey, unknown, cancellationToken).ConfigureAwait(false))
+                foreach (var (rowKey, stored) in await ReadEdgesAsync(table, work.PartitionKey, unknown, cancellationToken).ConfigureAwait(false))
                 {
-                    work.Known[rowKey] = entity;
+                    work.Known[rowKey] = stored;
                     work.Assumed.Remove(rowKey);
                 }
             }
 
-            var writes = new List<TableTransactionAction>();
-            foreach (var rowKey in pending.Order(StringComparer.Ordinal))
-            {
-                var current = work.Known[rowKey];
-                var next = EdgeRecord.Fold(current is null ? null : EdgeRecord.FromEntity(current), work.Changes[rowKey]);
-                if (next is not null)
-                {
-                    writes.Add(current is null
-                        ? new TableTransactionAction(TableTransactionActionType.Add, next.ToEntity(work.PartitionKey, rowKey))
-                        : new TableTransactionAction(TableTransactionActionType.UpdateReplace, next.ToEntity(work.PartitionKey, rowKey), current.ETag));
-                }
-            }
-
+            var writes = ApplyPlanner.PlanEdgeWrites(pending, work.Changes, work.Known);
             pending.Clear();
             var contended = false;
-            foreach (var chunk in writes.Chunk(TableTransaction.MaxActions))
+            foreach (var chunk in writes.Chunk(ApplyPlanner.MaxTransactionActions))
             {
                 try
                 {
-                    if (chunk.Length == 1)
-                    {
-                        var action = chunk[0];
-                        _ = action.ActionType == TableTransactionActionType.Add
-                            ? await work.Table.AddEntityAsync(action.Entity, cancellationToken).ConfigureAwait(false)
-                            : await work.Table.UpdateEntityAsync(action.Entity, action.IfMatch, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await work.Table.SubmitTransactionAsync(chunk, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    foreach (var action in chunk.Where(a => a.ActionType == TableTransactionActionType.Add))
-                    {
-                        work.Inserted.Add(action.Entity.RowKey);
-                    }
+                    await WriteEdgesAsync(table, work.PartitionKey, chunk, cancellationToken).ConfigureAwait(false);
+                    work.Inserted.UnionWith(chunk.Where(w => w.Kind == EdgeWriteKind.Insert).Select(w => w.RowKey));
                 }
                 catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404 && attempt < _options.MaxConflictRetries)
                 {
-                    // Another writer got there first, or a row assumed new exists: nothing of the chunk was applied; re-read
-                    // and fold again.
-                    foreach (var action in chunk)
+                    // Another writer got there first, or a row taken as new exists: nothing of the chunk was applied.
+                    foreach (var write in chunk)
                     {
-                        contended |= !work.Assumed.Remove(action.Entity.RowKey);
-                        pending.Add(action.Entity.RowKey);
-                        work.Known.Remove(action.Entity.RowKey);
+                        contended |= !work.Assumed.Remove(write.RowKey);
+                        pending.Add(write.RowKey);
+                        work.Known.Remove(write.RowKey);
                     }
                 }
             }
@@ -332,25 +305,47 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
         }
     }
 
+    private static async Task WriteEdgesAsync(TableClient table, string partitionKey, EdgeWrite[] writes, CancellationToken cancellationToken)
+    {
+        TableEntity Entity(EdgeWrite write) => write.Next.ToEntity(new RowAddress(partitionKey, write.RowKey));
+        if (writes.Length == 1)
+        {
+            var write = writes[0];
+            _ = write.Kind == EdgeWriteKind.Insert
+                ? await table.AddEntityAsync(Entity(write), cancellationToken).ConfigureAwait(false)
+                : await table.UpdateEntityAsync(Entity(write), write.IfMatch, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await table.SubmitTransactionAsync(writes.Select(write => write.Kind == EdgeWriteKind.Insert
+            ? new TableTransactionAction(TableTransactionActionType.Add, Entity(write))
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, Entity(write), write.IfMatch)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<Dictionary<string, StoredEdge?>> ReadEdgesAsync(TableClient table, string partitionKey, IReadOnlyList<string> rowKeys, CancellationToken cancellationToken) =>
+        (await ReadRowsAsync(table, partitionKey, rowKeys, cancellationToken).ConfigureAwait(false))
+        .ToDictionary(row => row.Key, row => row.Value is null ? null : new StoredEdge(EdgeRecord.FromEntity(row.Value), row.Value.ETag), StringComparer.Ordinal);
+
     /// <summary>Current rows of one partition: point reads when few, else one range query over their key span.</summary>
     private static async Task<Dictionary<string, TableEntity?>> ReadRowsAsync(TableClient table, string partitionKey, IReadOnlyList<string> rowKeys, CancellationToken cancellationToken)
     {
-        var rows = rowKeys.ToDictionary(rowKey => rowKey, _ => (TableEntity?)null, StringComparer.Ordinal);
-        if (rowKeys.Count <= PointReadLimit)
+        var rows = rowKeys.Distinct(StringComparer.Ordinal).ToDictionary(rowKey => rowKey, _ => (TableEntity?)null, StringComparer.Ordinal);
+        if (rows.Count <= ApplyPlanner.PointReadLimit)
         {
-            var reads = await Task.WhenAll(rowKeys.Select(rowKey => table.GetEntityAsync(partitionKey, rowKey, cancellationToken))).ConfigureAwait(false);
-            for (var i = 0; i < rowKeys.Count; i++)
+            var keys = rows.Keys.ToList();
+            var reads = await Task.WhenAll(keys.Select(rowKey => table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken))).ConfigureAwait(false);
+            for (var i = 0; i < keys.Count; i++)
             {
-                rows[rowKeys[i]] = reads[i];
+                rows[keys[i]] = reads[i].HasValue ? reads[i].Value : null;
             }
 
             return rows;
         }
 
-        var first = rowKeys.Min(StringComparer.Ordinal)!;
-        var last = rowKeys.Max(StringComparer.Ordinal)!;
-        await foreach (var entity in table.QueryAllAsync(
-                           ODataFilter.Create($"PartitionKey eq {partitionKey} and RowKey ge {first} and RowKey le {last}"),
+        var first = rows.Keys.Min(StringComparer.Ordinal)!;
+        var last = rows.Keys.Max(StringComparer.Ordinal)!;
+        await foreach (var entity in table.QueryAsync<TableEntity>(
+                           TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ge {first} and RowKey le {last}"),
                            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (rows.ContainsKey(entity.RowKey))
@@ -360,37 +355,5 @@ public sealed class TableRelationshipStore : IRelationshipBatchApplier, IRelatio
         }
 
         return rows;
-    }
-
-    /// <summary>The edge changes of one partition of one table, and what is known of its rows.</summary>
-    private sealed class EdgePartitionWork(TableClient table, string partitionKey)
-    {
-        public TableClient Table { get; } = table;
-        public string PartitionKey { get; } = partitionKey;
-        public Dictionary<string, List<EdgeChange>> Changes { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>Row key to stored entity (null: missing, as read or assumed); rows not here are read first.</summary>
-        public Dictionary<string, TableEntity?> Known { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>Rows taken as missing without a read (insert tried; a 409 re-reads them).</summary>
-        public HashSet<string> Assumed { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>Rows this work inserted.</summary>
-        public HashSet<string> Inserted { get; } = new(StringComparer.Ordinal);
-
-        public void Add(string rowKey, EdgeChange change, bool assumeMissing)
-        {
-            if (!Changes.TryGetValue(rowKey, out var list))
-            {
-                Changes[rowKey] = list = [];
-                if (assumeMissing)
-                {
-                    Known[rowKey] = null;
-                    Assumed.Add(rowKey);
-                }
-            }
-
-            list.Add(change);
-        }
     }
 }
