@@ -197,8 +197,7 @@ public class StorageQueueTests(AzuriteFixture azurite)
     public async Task Enqueue_fails_inside_the_deadline_when_the_queue_service_does_not_answer_and_counts_as_failed()
     {
         var unreachable = StorageClients.FromConnectionString(
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-            + "QueueEndpoint=http://127.0.0.1:9/devstoreaccount1");
+            TestApp.UnreachableStorage);
         var queue = unreachable.GetQueueServiceClient(StorageClientProfile.Acknowledgement).GetQueueClient("relationship-events");
         var latency = new EnqueueLatencyMonitor(TimeProvider.System);
         var stopwatch = Stopwatch.StartNew();

@@ -1,7 +1,6 @@
 using FunctionApp.Core;
 using FunctionApp.Messaging;
 using FunctionApp.Protocols;
-using FunctionApp.Storage.Http;
 using FunctionApp.Storage.Relationships;
 
 namespace FunctionApp.Hosting;
@@ -98,23 +97,6 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The account of <c>RelationshipStorage</c>, read and registered once: the tables and the queue share it, and so
-    /// one credential and its token cache.
-    /// </summary>
-    private static StorageAccount StorageAccountOf(IServiceCollection services, IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        if (services.LastOrDefault(d => d.ServiceType == typeof(StorageAccount))?.ImplementationInstance is StorageAccount registered)
-        {
-            return registered;
-        }
-
-        var account = StorageAccountConfiguration.FromConfiguration(configuration);
-        services.AddSingleton(account);
-        return account;
-    }
-
-    /// <summary>
     /// The storage clients of <c>RelationshipStorage</c>, read and registered once: the tables and the queue share its
     /// one credential, and each service has one client per profile in the process.
     /// </summary>
@@ -130,18 +112,5 @@ public static class ServiceCollectionExtensions
         var clients = StorageClients.FromConfiguration(configuration);
         services.AddSingleton(clients);
         return clients;
-    }
-
-    /// <summary>Names the setting when the configured account lacks what a client needs (a queue endpoint, say).</summary>
-    private static T ForSetting<T>(Func<T> create)
-    {
-        try
-        {
-            return create();
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new InvalidOperationException($"Setting '{AppSettingNames.RelationshipStorage}': {ex.Message}", ex);
-        }
     }
 }
