@@ -142,27 +142,26 @@ public sealed class StorageClients
     private TableServiceClient CreateTables(StorageClientProfile profile)
     {
         var options = CreateTableOptions(profile);
-        if (_connectionString is not null)
-        {
-            return Checked(() => new TableServiceClient(_connectionString, options), client => client.Uri);
-        }
-
-        return _tableServiceUri is null
-            ? throw new InvalidOperationException($"Setting '{_setting}' names no table service: set '{_setting}:tableServiceUri' or '{_setting}:accountName'.")
-            : new TableServiceClient(_tableServiceUri, _credential!, options);
+        return Create(_tableServiceUri, "table", cs => new TableServiceClient(cs, options), (uri, credential) => new TableServiceClient(uri, credential, options), c => c.Uri);
     }
 
     private QueueServiceClient CreateQueues(StorageClientProfile profile)
     {
         var options = CreateQueueOptions(profile);
+        return Create(_queueServiceUri, "queue", cs => new QueueServiceClient(cs, options), (uri, credential) => new QueueServiceClient(uri, credential, options), c => c.Uri);
+    }
+
+    /// <summary>A service client from the connection string, else from the service's URI and the credential.</summary>
+    private T Create<T>(Uri? serviceUri, string service, Func<string, T> fromConnectionString, Func<Uri, TokenCredential, T> fromIdentity, Func<T, Uri> endpoint)
+    {
         if (_connectionString is not null)
         {
-            return Checked(() => new QueueServiceClient(_connectionString, options), client => client.Uri);
+            return Checked(() => fromConnectionString(_connectionString), endpoint);
         }
 
-        return _queueServiceUri is null
-            ? throw new InvalidOperationException($"Setting '{_setting}' names no queue service: set '{_setting}:queueServiceUri' or '{_setting}:accountName'.")
-            : new QueueServiceClient(_queueServiceUri, _credential!, options);
+        return serviceUri is null
+            ? throw new InvalidOperationException($"Setting '{_setting}' names no {service} service: set '{_setting}:{service}ServiceUri' or '{_setting}:accountName'.")
+            : fromIdentity(serviceUri, _credential!);
     }
 
     /// <summary>
