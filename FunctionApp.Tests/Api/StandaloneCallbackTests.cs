@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using FunctionApp.Core;
-using FunctionApp.Hosting;
 using FunctionApp.Tests.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -21,6 +21,7 @@ internal static class FunctionsModeSettings
         [AppSettingNames.StandaloneQueueRetryDelaySeconds] = "standalone only: on Azure Service Bus redelivers an abandoned message",
         [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
         [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
+        [AppSettingNames.StandaloneQueueAcknowledgementLatencyTargetMilliseconds] = "standalone only: on Azure acknowledgement and apply do not share a drain",
         [AppSettingNames.StandaloneQueueDrainEnabled] = "standalone only: on Azure ReceiveCallback and ApplyRelationshipEvents already scale apart",
         [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using FunctionApp.Storage.Queues;
 using FunctionApp.Tests.Hosting;
 using FunctionApp.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -53,8 +52,8 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
             Assert.Equal(Callbacks, acknowledged);
         }
 
-        var queue = new QueueServiceClient(azurite.Account).GetQueueClient(queueName);
-        output.WriteLine($"messages left on the queue when the app was killed: {await queue.GetApproximateMessageCountAsync()} of {Callbacks}");
+        var queue = azurite.Queue(queueName);
+        output.WriteLine($"messages left on the queue when the app was killed: {await queue.ApproximateCountAsync()} of {Callbacks}");
 
         await using var second = AppProcess.Start(settings);
         await second.WaitForHealthAsync(client, new Uri(baseAddress, "api/health"), Stopwatch.StartNew());
@@ -70,7 +69,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
 
             return true;
         }, TimeSpan.FromSeconds(30));
-        await EventuallyAsync("the queue drained", async () => await queue.GetApproximateMessageCountAsync() == 0);
+        await EventuallyAsync("the queue drained", async () => await queue.ApproximateCountAsync() == 0);
 
         foreach (var owner in owners)
         {
@@ -82,7 +81,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
                 history.Select(h => h.Text("peer")).Order(StringComparer.Ordinal));
         }
 
-        var poison = new QueueServiceClient(azurite.Account).GetQueueClient(queueName + "-poison");
-        Assert.Equal(0, await poison.GetApproximateMessageCountAsync());
+        var poison = azurite.Queue(queueName + "-poison");
+        Assert.Equal(0, await poison.ApproximateCountAsync());
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using FunctionApp.Hosting;
-using FunctionApp.Storage.Queues;
 using FunctionApp.Tests.Hosting;
 using FunctionApp.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -21,7 +20,7 @@ public sealed class IngestOnlyInstanceTests(AzuriteFixture azurite)
         var appId = NewTencentAppId();
         var queueName = NewName("ingest-only");
         string[] settings = ["--RelationshipStorage=" + azurite.ConnectionString, "--RelationshipEventsQueue=" + queueName, $"--Tencent:Apps:{appId}:CallbackToken="];
-        var queue = new QueueServiceClient(azurite.Account).GetQueueClient(queueName);
+        var queue = azurite.Queue(queueName);
 
         await using (var ingestOnly = await TestApp.StartStandaloneAsync(null, [.. settings, "--StandaloneQueue:DrainEnabled=false"]))
         {
@@ -31,13 +30,13 @@ public sealed class IngestOnlyInstanceTests(AzuriteFixture azurite)
 
             // Longer than the drain's first polls: a drain would have applied and deleted the message by now.
             await Task.Delay(TimeSpan.FromSeconds(1));
-            Assert.Equal(1, await queue.GetApproximateMessageCountAsync());
+            Assert.Equal(1, await queue.ApproximateCountAsync());
             Assert.Empty(await ItemsAsync(ingestOnly.Client, appId, "alice", "friends"));
         }
 
         await using var draining = await TestApp.StartStandaloneAsync(null, settings);
         await ExpectUsersAsync(draining.Client, appId, "alice", "friends", "bob", "carol");
-        await EventuallyAsync("the queue empty", async () => await queue.GetApproximateMessageCountAsync() == 0);
+        await EventuallyAsync("the queue empty", async () => await queue.ApproximateCountAsync() == 0);
     }
 
     [Theory]
@@ -50,7 +49,7 @@ public sealed class IngestOnlyInstanceTests(AzuriteFixture azurite)
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection([KeyValuePair.Create(AppSettingNames.StandaloneQueueDrainEnabled, value)])
             .Build();
-        Assert.Equal(expected, ServiceCollectionExtensions.DrainEnabled(configuration));
+        Assert.Equal(expected, StandaloneQueueSettings.DrainEnabled(configuration));
     }
 
     [Theory]
@@ -61,7 +60,7 @@ public sealed class IngestOnlyInstanceTests(AzuriteFixture azurite)
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection([KeyValuePair.Create(AppSettingNames.StandaloneQueueDrainEnabled, (string?)value)])
             .Build();
-        var error = Assert.Throws<InvalidOperationException>(() => ServiceCollectionExtensions.DrainEnabled(configuration));
+        var error = Assert.Throws<InvalidOperationException>(() => StandaloneQueueSettings.DrainEnabled(configuration));
         Assert.Contains(AppSettingNames.StandaloneQueueDrainEnabled, error.Message, StringComparison.Ordinal);
     }
 }

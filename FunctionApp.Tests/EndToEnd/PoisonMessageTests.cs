@@ -1,6 +1,6 @@
 using System.Net;
 using FunctionApp.Core;
-using FunctionApp.Storage.Queues;
+using FunctionApp.Messaging;
 using FunctionApp.Storage.Relationships;
 using FunctionApp.Tests.Hosting;
 using FunctionApp.Tests.Infrastructure;
@@ -36,9 +36,8 @@ public sealed class PoisonMessageTests(AzuriteFixture azurite)
             $"--Tencent:Apps:{appId}:CallbackToken=",
             "--StandaloneQueue:MaxDequeueCount=2",
             "--StandaloneQueue:RetryDelaySeconds=0");
-        var queues = new QueueServiceClient(azurite.Account);
-        var queue = queues.GetQueueClient(queueName);
-        var poison = queues.GetQueueClient(queueName + "-poison");
+        var queue = azurite.Queue(queueName);
+        var poison = azurite.Queue(queueName + "-poison");
 
         await queue.SendMessageAsync("this is not base64!");
         var failing = new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, FailingBatchId, 1, 1,
@@ -49,12 +48,12 @@ public sealed class PoisonMessageTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.OK, status);
 
         await ExpectUsersAsync(app.Client, appId, "alice", "friends", "bob");
-        await EventuallyAsync("both bad messages in the poison queue", async () => await poison.GetApproximateMessageCountAsync() == 2);
-        await EventuallyAsync("the main queue empty", async () => await queue.GetApproximateMessageCountAsync() == 0);
+        await EventuallyAsync("both bad messages in the poison queue", async () => await poison.ApproximateCountAsync() == 2);
+        await EventuallyAsync("the main queue empty", async () => await queue.ApproximateCountAsync() == 0);
 
-        var poisoned = await poison.PeekMessagesAsync(32);
-        Assert.Contains(poisoned, m => m.MessageText == "this is not base64!");
-        Assert.Contains(poisoned, m => m.MessageText.Length > 20 && RelationshipQueueMessage.Decode(m.MessageText).BatchId == FailingBatchId);
+        var poisoned = (await poison.PeekMessagesAsync(32)).Value.Select(m => m.Body.ToString()).ToList();
+        Assert.Contains(poisoned, text => text == "this is not base64!");
+        Assert.Contains(poisoned, text => text.Length > 20 && RelationshipQueueMessage.Decode(text).BatchId == FailingBatchId);
 
         var batchLines = app.Logs.Entries.Where(e => e.Category == "FunctionApp.Api.Apply").Select(e => e.Message).ToList();
         Assert.Contains(batchLines, m => m.Contains("outcome=poisoned", StringComparison.Ordinal) && m.Contains("not base64", StringComparison.Ordinal)

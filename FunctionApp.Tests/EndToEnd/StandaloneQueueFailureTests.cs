@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using FunctionApp.Core;
-using FunctionApp.Storage.Queues;
+using FunctionApp.Messaging;
 using FunctionApp.Storage.Relationships;
 using FunctionApp.Tests.Hosting;
 using FunctionApp.Tests.Infrastructure;
@@ -54,7 +54,7 @@ public sealed class StandaloneQueueFailureTests(AzuriteFixture azurite)
         }
 
         Assert.True(applier.Finished);
-        Assert.Equal(0, await new QueueServiceClient(azurite.Account).GetQueueClient(queueName).GetApproximateMessageCountAsync());
+        Assert.Equal(0, await azurite.Queue(queueName).ApproximateCountAsync());
         Assert.Contains(app.Logs.Messages, m => m.Contains($"app={appId} events=1 outcome=applied", StringComparison.Ordinal));
     }
 

@@ -113,7 +113,8 @@ public class StorageConfigurationTests
         var limits = new FunctionApp.Protocols.CallbackLimits();
         var standalone = ServiceCollectionExtensions.MaxQueueMessageBytes(HostingMode.Standalone, limits);
 
-        Assert.True((standalone + 2) / 3 * 4 <= FunctionApp.Storage.Queues.QueueClient.MaxMessageTextLength);
+        var storageQueue = new Azure.Storage.Queues.QueueClient("UseDevelopmentStorage=true", "relationship-events");
+        Assert.True((standalone + 2) / 3 * 4 <= storageQueue.MessageMaxBytes);
         Assert.Equal(192 * 1024, ServiceCollectionExtensions.MaxQueueMessageBytes(HostingMode.Functions, limits));
     }
 }

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using FunctionApp.Hosting;
-using FunctionApp.Storage.Http;
+using FunctionApp.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -45,7 +45,7 @@ internal sealed class TestApp : IAsyncDisposable
 
     /// <summary>A syntactically valid storage connection string to a port nothing listens on.</summary>
     public const string UnreachableStorage =
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + StorageConnectionString.DevelopmentAccountKey +
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AzuriteProcess.DevelopmentAccountKey +
         ";TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1";
 
     private static async Task<TestApp> StartAsync(string[] args, Action<IServiceCollection>? services)

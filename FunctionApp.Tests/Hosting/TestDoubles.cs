@@ -45,6 +45,8 @@ internal sealed class RecordingEventQueue : IRelationshipEventQueue
 
     public Exception? FailWith { get; set; }
 
+    public int MaxBatchJsonBytes => 192 * 1024;
+
     public Task EnqueueAsync(IReadOnlyList<RelationshipBatch> batches, CancellationToken cancellationToken)
     {
         if (FailWith is not null)

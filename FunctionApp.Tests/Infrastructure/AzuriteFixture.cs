@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using FunctionApp.Hosting;
-using FunctionApp.Storage.Http;
 
 namespace FunctionApp.Tests.Infrastructure;
 
@@ -23,8 +22,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public Uri BlobEndpoint => Azurite.BlobEndpoint;
     public Uri QueueEndpoint => Azurite.QueueEndpoint;
     public Uri TableEndpoint => Azurite.TableEndpoint;
-
-    public StorageAccount Account => StorageConnectionString.Parse(ConnectionString);
 
     /// <summary>The app's SDK clients of this Azurite, made once.</summary>
     public StorageClients Clients => _clients ??= StorageClients.FromConnectionString(ConnectionString);
@@ -51,6 +48,11 @@ public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
 /// <summary>A running Azurite process on free loopback ports.</summary>
 public sealed class AzuriteProcess : IAsyncDisposable
 {
+    /// <summary>Azurite's well-known development account (public, the same in every emulator).</summary>
+    public const string DevelopmentAccountName = "devstoreaccount1";
+
+    public const string DevelopmentAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
     private readonly Process _process;
     private readonly string _location;
     private readonly ConcurrentQueue<string> _output;
@@ -60,9 +62,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
         _process = process;
         _location = location;
         _output = output;
-        BlobEndpoint = new Uri($"{scheme}://127.0.0.1:{blobPort}/{StorageConnectionString.DevelopmentAccountName}");
-        QueueEndpoint = new Uri($"{scheme}://127.0.0.1:{queuePort}/{StorageConnectionString.DevelopmentAccountName}");
-        TableEndpoint = new Uri($"{scheme}://127.0.0.1:{tablePort}/{StorageConnectionString.DevelopmentAccountName}");
+        BlobEndpoint = new Uri($"{scheme}://127.0.0.1:{blobPort}/{DevelopmentAccountName}");
+        QueueEndpoint = new Uri($"{scheme}://127.0.0.1:{queuePort}/{DevelopmentAccountName}");
+        TableEndpoint = new Uri($"{scheme}://127.0.0.1:{tablePort}/{DevelopmentAccountName}");
     }
 
     public Uri BlobEndpoint { get; }
@@ -70,8 +72,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public Uri TableEndpoint { get; }
 
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol={TableEndpoint.Scheme};AccountName={StorageConnectionString.DevelopmentAccountName};" +
-        $"AccountKey={StorageConnectionString.DevelopmentAccountKey};BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";
+        $"DefaultEndpointsProtocol={TableEndpoint.Scheme};AccountName={DevelopmentAccountName};" +
+        $"AccountKey={DevelopmentAccountKey};BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";
 
     /// <summary>Starts Azurite with <paramref name="extraArguments"/> (for example <c>--oauth basic --cert .. --key ..</c>, which makes it HTTPS).</summary>
     public static async Task<AzuriteProcess> StartAsync(IReadOnlyList<string> extraArguments)

@@ -50,6 +50,12 @@ public static class AppSettingNames
     public const string StandaloneQueueMaxPollIntervalMilliseconds = "StandaloneQueue:MaxPollIntervalMilliseconds";
 
     /// <summary>
+    /// Standalone only: milliseconds a callback's enqueue may take before the drain applies fewer batches at once, so
+    /// that acknowledgement keeps its share of the storage account (default 100).
+    /// </summary>
+    public const string StandaloneQueueAcknowledgementLatencyTargetMilliseconds = "StandaloneQueue:AcknowledgementLatencyTargetMilliseconds";
+
+    /// <summary>
     /// Standalone only: "false" makes an ingest-only instance that acknowledges and enqueues callbacks but applies
     /// nothing, so acknowledgement and apply can be scaled apart (default "true").
     /// </summary>

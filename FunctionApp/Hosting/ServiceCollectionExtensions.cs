@@ -1,7 +1,6 @@
 using FunctionApp.Core;
+using FunctionApp.Messaging;
 using FunctionApp.Protocols;
-using FunctionApp.Storage.Http;
-using FunctionApp.Storage.Queues;
 using FunctionApp.Storage.Relationships;
 
 namespace FunctionApp.Hosting;
@@ -59,40 +58,32 @@ public static class ServiceCollectionExtensions
             return services;
         }
 
-        var account = StorageAccountOf(services, configuration);
-        var queueName = QueueName(configuration);
-        var drainOptions = StandaloneQueueDrainOptions.Read(configuration);
-        var queues = ForSetting(() => new QueueServiceClient(account));
-        var acknowledgementQueues = new QueueServiceClient(account, StorageQueueEventQueue.AcknowledgementOptions());
-        var queue = queues.GetQueueClient(queueName);
-        var poisonQueue = queues.GetQueueClient(StandaloneQueueDrain.PoisonQueueName(queueName));
-        var acknowledgementQueue = acknowledgementQueues.GetQueueClient(queueName);
+        var clients = StorageClientsOf(services, configuration);
+        var queueName = StandaloneQueueSettings.QueueName(configuration);
+        var drainOptions = StandaloneQueueSettings.ReadDrainOptions(configuration);
+        var drainEnabled = StandaloneQueueSettings.DrainEnabled(configuration);
+
+        // Two profiles of the Queue service client: an enqueue must fail inside the 1 s acknowledgement deadline (short
+        // retries and network timeouts), while the drain's receives may wait on a busy account, because a receive given
+        // up on still hides the messages it took for the whole visibility timeout.
+        var acknowledgementQueue = clients.GetQueueServiceClient(StorageClientProfile.Acknowledgement).GetQueueClient(queueName);
+        var drainQueues = clients.GetQueueServiceClient(StorageClientProfile.Apply);
+        var queue = drainQueues.GetQueueClient(queueName);
+        var poisonQueue = drainQueues.GetQueueClient(StorageQueueDrain.PoisonQueueName(queueName));
+        var latency = new EnqueueLatencyMonitor(TimeProvider.System);
 
         services.AddSingleton(drainOptions);
-        services.AddSingleton<IRelationshipEventQueue>(new StorageQueueEventQueue(acknowledgementQueue));
+        services.AddSingleton(latency);
+        services.AddSingleton<IRelationshipEventQueue>(new StorageQueueEventQueue(acknowledgementQueue, latency));
         services.AddSingleton<IHealthProbe>(new QueueHealthProbe(acknowledgementQueue));
         services.AddHostedService(_ => new StandaloneQueueStartup(queue, poisonQueue));
-        if (DrainEnabled(configuration))
+        if (drainEnabled)
         {
-            services.AddHostedService(provider => new StandaloneQueueDrain(queue, poisonQueue,
-                provider.GetRequiredService<IRelationshipBatchApplier>(), drainOptions, provider.GetRequiredService<ILoggerFactory>()));
+            services.AddHostedService(provider => new StorageQueueDrain(queue, poisonQueue,
+                provider.GetRequiredService<IRelationshipBatchApplier>(), drainOptions, latency, provider.GetRequiredService<ILoggerFactory>()));
         }
 
         return services;
-    }
-
-    /// <summary>Whether this standalone instance applies queued batches; a value other than true or false stops startup.</summary>
-    internal static bool DrainEnabled(IConfiguration configuration)
-    {
-        var text = configuration[AppSettingNames.StandaloneQueueDrainEnabled];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return true;
-        }
-
-        return bool.TryParse(text.Trim(), out var enabled)
-            ? enabled
-            : throw new InvalidOperationException($"{AppSettingNames.StandaloneQueueDrainEnabled} must be true or false; it is '{text}'.");
     }
 
     /// <summary>
@@ -103,23 +94,6 @@ public static class ServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(defaults);
         return mode == HostingMode.Standalone ? RelationshipQueueMessage.MaxBatchJsonBytes : defaults.MaxMessageBytes;
-    }
-
-    /// <summary>
-    /// The account of <c>RelationshipStorage</c>, read and registered once: the tables and the queue share it, and so
-    /// one credential and its token cache.
-    /// </summary>
-    private static StorageAccount StorageAccountOf(IServiceCollection services, IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        if (services.LastOrDefault(d => d.ServiceType == typeof(StorageAccount))?.ImplementationInstance is StorageAccount registered)
-        {
-            return registered;
-        }
-
-        var account = StorageAccountConfiguration.FromConfiguration(configuration);
-        services.AddSingleton(account);
-        return account;
     }
 
     /// <summary>
@@ -138,34 +112,5 @@ public static class ServiceCollectionExtensions
         var clients = StorageClients.FromConfiguration(configuration);
         services.AddSingleton(clients);
         return clients;
-    }
-
-    /// <summary>Names the setting when the configured account lacks what a client needs (a queue endpoint, say).</summary>
-    private static T ForSetting<T>(Func<T> create)
-    {
-        try
-        {
-            return create();
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new InvalidOperationException($"Setting '{AppSettingNames.RelationshipStorage}': {ex.Message}", ex);
-        }
-    }
-
-    /// <summary>Storage queue names: 3-63 lower-case letters, digits and single hyphens; the poison queue adds a suffix.</summary>
-    private static string QueueName(IConfiguration configuration)
-    {
-        var name = configuration[AppSettingNames.RelationshipEventsQueue];
-        name = string.IsNullOrWhiteSpace(name) ? ResourceNames.DefaultRelationshipEventsQueue : name.Trim();
-        var maxLength = 63 - StandaloneQueueDrain.PoisonQueueSuffix.Length;
-        var valid = name.Length >= 3 && name.Length <= maxLength
-                    && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
-                    && char.IsAsciiLetterOrDigit(name[0]) && char.IsAsciiLetterOrDigit(name[^1])
-                    && !name.Contains("--", StringComparison.Ordinal);
-        return valid
-            ? name
-            : throw new InvalidOperationException(
-                $"Setting '{AppSettingNames.RelationshipEventsQueue}' must be a Storage queue name of 3 to {maxLength} lower-case letters, digits and single hyphens; it is '{name}'.");
     }
 }

@@ -1,5 +1,5 @@
+using Azure.Storage.Queues;
 using FunctionApp.Api;
-using FunctionApp.Storage.Queues;
 using FunctionApp.Storage.Relationships;
 
 namespace FunctionApp.Hosting;
@@ -87,8 +87,8 @@ internal sealed class StandaloneQueueStartup(QueueClient queue, QueueClient pois
     {
         try
         {
-            await queue.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-            await poisonQueue.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+            await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await poisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -115,12 +115,12 @@ internal sealed class TablesHealthProbe(Azure.Data.Tables.TableClient edges) : I
     }
 }
 
-/// <summary>Health of the standalone queue: its metadata.</summary>
+/// <summary>Health of the standalone queue: its properties, which hold the approximate message count.</summary>
 internal sealed class QueueHealthProbe(QueueClient queue) : IHealthProbe
 {
     public string Name => "queue";
 
-    public Task CheckAsync(CancellationToken cancellationToken) => queue.GetApproximateMessageCountAsync(cancellationToken);
+    public Task CheckAsync(CancellationToken cancellationToken) => queue.GetPropertiesAsync(cancellationToken);
 }
 
 internal static partial class StartupLog

@@ -5,9 +5,8 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using FunctionApp.Core;
 using FunctionApp.Hosting;
+using FunctionApp.Messaging;
 using FunctionApp.Protocols;
-using FunctionApp.Storage.Http;
-using FunctionApp.Storage.Queues;
 using FunctionApp.Storage.Relationships;
 
 namespace LoadGenerator;
@@ -59,12 +58,12 @@ internal static class ApplyThroughput
         }
         else
         {
-            var queue = new RawQueue(StorageConnectionString.Parse(connectionString), options.Required("queue"));
+            var queue = BenchQueues.Get(options.Required("storage"), options.Required("queue"));
             var messages = work.Select(RelationshipQueueMessage.Encode).ToArray();
             await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-                async (message, token) => await queue.PutAsync(message, token));
+                async (message, token) => await queue.SendMessageAsync(message, visibilityTimeout: null, timeToLive: StorageQueueEventQueue.NeverExpires, token));
             var timeout = TimeSpan.FromSeconds(options.Double("timeout", 300));
-            while (await queue.ApproximateCountAsync(cancellationToken) > 0)
+            while (await BenchQueues.ApproximateCountAsync(queue, cancellationToken) > 0)
             {
                 if (clock.Elapsed > timeout)
                 {
@@ -102,7 +101,7 @@ internal static class ApplyThroughput
             await table.CreateIfNotExistsAsync(cancellationToken);
         }
 
-        var parallelBatches = new StandaloneQueueDrainOptions().MaxParallelApplies;
+        var parallelBatches = new StorageQueueDrainOptions().MaxParallelApplies;
         var parallelRequests = new TableRelationshipStoreOptions().MaxParallelRequests;
         await WriteLayoutRowsAsync(warmup, edges, mirrors, history, parallelBatches, parallelRequests, upsert, cancellationToken);
         var clock = Stopwatch.StartNew();

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using FunctionApp.Hosting;
-using FunctionApp.Storage.Http;
+using FunctionApp.Messaging;
 
 namespace LoadGenerator;
 
@@ -476,9 +476,8 @@ internal static class HostileInput
 
     private static async Task<(long Queued, long History)> CountStoredAsync(string connectionString, string queueName, CancellationToken cancellationToken)
     {
-        var account = StorageConnectionString.Parse(connectionString);
-        var queued = await new RawQueue(account, queueName).ApproximateCountAsync(cancellationToken)
-            + await new RawQueue(account, queueName + "-poison").ApproximateCountAsync(cancellationToken);
+        var queued = await BenchQueues.ApproximateCountAsync(BenchQueues.Get(connectionString, queueName), cancellationToken)
+            + await BenchQueues.ApproximateCountAsync(BenchQueues.Get(connectionString, StorageQueueDrain.PoisonQueueName(queueName)), cancellationToken);
         var history = await StoredOnce.CountRowsAsync(
             StorageClients.FromConnectionString(connectionString).GetTableServiceClient().GetTableClient("RelationshipHistory"), cancellationToken);
         return (queued, history);

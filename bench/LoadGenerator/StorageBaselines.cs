@@ -1,14 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security;
-using System.Text;
-using Azure.Core;
-using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using FunctionApp.Core;
 using FunctionApp.Hosting;
-using FunctionApp.Storage.Http;
-using FunctionApp.Storage.Queues;
+using FunctionApp.Messaging;
 
 namespace LoadGenerator;
 
@@ -18,16 +13,21 @@ namespace LoadGenerator;
 /// </summary>
 internal static class StorageBaselines
 {
-    /// <summary>Raw Storage-queue Put Message, closed loop on N connections, messages the size of a 3-pair batch.</summary>
+    /// <summary>
+    /// Raw Storage-queue puts through the SDK's <c>QueueClient.SendMessageAsync</c>, closed loop on N connections: the
+    /// app's acknowledgement client (same options and service version), the same time to live, a message the size of a
+    /// 3-pair batch.
+    /// </summary>
     public static async Task<int> QueuePutAsync(Options options, CancellationToken cancellationToken)
     {
-        var queue = new RawQueue(StorageConnectionString.Parse(options.Required("storage")), options.Get("queue", "bench-baseline"));
-        await queue.CreateAsync(cancellationToken);
+        var queue = BenchQueues.Get(options.Required("storage"), options.Get("queue", "bench-baseline"), StorageClientProfile.Acknowledgement);
+        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         var message = RelationshipQueueMessage.Encode(SampleBatch(options.Int("pairs", 3), "baseline"));
         var connections = options.Int("connections", 16);
         var duration = TimeSpan.FromSeconds(options.Double("duration", 10));
         var warmup = TimeSpan.FromSeconds(options.Double("warmup", 2));
-        var latencies = await ClosedLoopAsync(connections, warmup, duration, _ => queue.PutAsync(message, cancellationToken), cancellationToken);
+        var latencies = await ClosedLoopAsync(connections, warmup, duration,
+            _ => queue.SendMessageAsync(message, visibilityTimeout: null, timeToLive: StorageQueueEventQueue.NeverExpires, cancellationToken), cancellationToken);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"queue-put: ok={latencies.Length} rps={latencies.Length / duration.TotalSeconds:F1} p50_ms={HttpLoad.Percentile(latencies, 0.5):F2} "
             + $"p99_ms={HttpLoad.Percentile(latencies, 0.99):F2} message_bytes={message.Length}"));
@@ -69,16 +69,15 @@ internal static class StorageBaselines
 
     public static async Task<int> QueueCountAsync(Options options, CancellationToken cancellationToken)
     {
-        var queue = new RawQueue(StorageConnectionString.Parse(options.Required("storage")), options.Required("queue"));
-        Console.WriteLine(await queue.ApproximateCountAsync(cancellationToken));
+        var queue = BenchQueues.Get(options.Required("storage"), options.Required("queue"));
+        Console.WriteLine(await BenchQueues.ApproximateCountAsync(queue, cancellationToken));
         return 0;
     }
 
     /// <summary>Deletes a queue a measurement filled, so its messages do not slow the emulator in later measurements.</summary>
     public static async Task<int> QueueDeleteAsync(Options options, CancellationToken cancellationToken)
     {
-        var queues = new FunctionApp.Storage.Queues.QueueServiceClient(StorageConnectionString.Parse(options.Required("storage")));
-        await queues.GetQueueClient(options.Required("queue")).DeleteIfExistsAsync(cancellationToken);
+        await BenchQueues.Get(options.Required("storage"), options.Required("queue")).DeleteIfExistsAsync(cancellationToken);
         return 0;
     }
 
@@ -146,66 +145,5 @@ internal static class StorageBaselines
             .ToList();
         return new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, Guid.NewGuid().ToString("N"), 1, 1,
             new CallbackSource("tencent", "1400000001", TencentCallbacks.Command, "203.0.113.7", "iOS", now, now, null), events);
-    }
-}
-
-/// <summary>The three Queue REST calls the baselines and checks need, on the app's storage pipeline.</summary>
-internal sealed class RawQueue
-{
-    private readonly HttpPipeline _pipeline;
-    private readonly Uri _queueUri;
-
-    public RawQueue(StorageAccount account, string name)
-    {
-        _pipeline = StoragePipeline.Create(account, StorageService.Queue);
-        _queueUri = new Uri(account.GetServiceUri(StorageService.Queue).ToString().TrimEnd('/') + "/" + name);
-    }
-
-    public async Task CreateAsync(CancellationToken cancellationToken)
-    {
-        using var message = Message(RequestMethod.Put, "");
-        await _pipeline.SendAsync(message, cancellationToken);
-        if (message.Response.Status is not (201 or 204))
-        {
-            throw StorageErrors.ToException(message.Response, "Create queue");
-        }
-    }
-
-    public async Task PutAsync(string text, CancellationToken cancellationToken)
-    {
-        using var message = Message(RequestMethod.Post, "/messages");
-        message.Request.Headers.SetValue("Content-Type", "application/xml");
-        message.Request.Content = RequestContent.Create(Encoding.UTF8.GetBytes(
-            "<QueueMessage><MessageText>" + SecurityElement.Escape(text) + "</MessageText></QueueMessage>"));
-        await _pipeline.SendAsync(message, cancellationToken);
-        if (message.Response.Status != 201)
-        {
-            throw StorageErrors.ToException(message.Response, "Put message");
-        }
-    }
-
-    public async Task<long> ApproximateCountAsync(CancellationToken cancellationToken)
-    {
-        using var message = Message(RequestMethod.Get, "?comp=metadata");
-        await _pipeline.SendAsync(message, cancellationToken);
-        if (message.Response.Status == 404)
-        {
-            return 0;
-        }
-
-        if (message.Response.Status != 200 || !message.Response.Headers.TryGetValue("x-ms-approximate-messages-count", out var count))
-        {
-            throw StorageErrors.ToException(message.Response, "Get queue metadata");
-        }
-
-        return long.Parse(count!, CultureInfo.InvariantCulture);
-    }
-
-    private HttpMessage Message(RequestMethod method, string suffix)
-    {
-        var message = _pipeline.CreateMessage();
-        message.Request.Method = method;
-        message.Request.Uri.Reset(new Uri(_queueUri + suffix));
-        return message;
     }
 }

@@ -1,11 +1,14 @@
 using System.Text;
 using FunctionApp.Core;
 
-namespace FunctionApp.Storage.Queues;
+namespace FunctionApp.Messaging;
 
 /// <summary>
 /// The standalone queue's message text: base64 of the UTF-8 JSON of one <see cref="RelationshipBatch"/>
-/// (<see cref="RelationshipBatchJson"/>), so no character of the batch needs XML escaping.
+/// (<see cref="RelationshipBatchJson"/>), so no character of the batch needs XML escaping. The queue clients keep the
+/// SDK's <c>QueueMessageEncoding.None</c> and this codec does the base64 itself: the text on the wire is the same as
+/// with <c>QueueMessageEncoding.Base64</c>, but a message that is not base64 is still received, and so reaches the
+/// poison queue, instead of failing the whole receive in the SDK's decoder.
 /// </summary>
 public static class RelationshipQueueMessage
 {

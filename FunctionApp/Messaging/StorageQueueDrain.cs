@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using FunctionApp.Api;
 using FunctionApp.Core;
-using FunctionApp.Storage.Queues;
 
-namespace FunctionApp.Hosting;
+namespace FunctionApp.Messaging;
 
-/// <summary>How the standalone drain reads the queue (settings <c>StandaloneQueue:*</c>).</summary>
-public sealed record StandaloneQueueDrainOptions
+/// <summary>How the standalone drain reads the Storage queue (settings <c>StandaloneQueue:*</c>, read in Hosting).</summary>
+public sealed record StorageQueueDrainOptions
 {
     /// <summary>How long a received message stays hidden while it is applied; sized for a large batch.</summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromMinutes(2);
@@ -23,70 +24,62 @@ public sealed record StandaloneQueueDrainOptions
 
     public TimeSpan MinPollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Most batches applied at once.</summary>
+    /// <summary>Most batches applied at once, when acknowledgement leaves room for it.</summary>
     public int MaxParallelApplies { get; init; } = 4;
 
-    /// <summary>Reads the options; a malformed value stops startup with the setting named.</summary>
-    public static StandaloneQueueDrainOptions Read(IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var defaults = new StandaloneQueueDrainOptions();
-        return new StandaloneQueueDrainOptions
-        {
-            VisibilityTimeout = TimeSpan.FromSeconds(Number(configuration, AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds,
-                (int)defaults.VisibilityTimeout.TotalSeconds, minimum: 1)),
-            RetryDelay = TimeSpan.FromSeconds(Number(configuration, AppSettingNames.StandaloneQueueRetryDelaySeconds,
-                (int)defaults.RetryDelay.TotalSeconds, minimum: 0)),
-            MaxDequeueCount = Number(configuration, AppSettingNames.StandaloneQueueMaxDequeueCount, defaults.MaxDequeueCount, minimum: 1),
-            MaxPollInterval = TimeSpan.FromMilliseconds(Number(configuration, AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds,
-                (int)defaults.MaxPollInterval.TotalMilliseconds, minimum: (int)defaults.MinPollInterval.TotalMilliseconds)),
-        };
-    }
+    /// <summary>While a callback's enqueue takes longer than this (or fails), the drain applies fewer batches at once.</summary>
+    public TimeSpan AcknowledgementLatencyTarget { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    private static int Number(IConfiguration configuration, string name, int fallback, int minimum)
-    {
-        var text = configuration[name];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum
-            ? value
-            : throw new InvalidOperationException($"{name} must be a whole number of at least {minimum}; it is '{text}'.");
-    }
+    /// <summary>How often the drain reads the enqueue latencies and adjusts how many batches it applies at once.</summary>
+    public TimeSpan AdjustInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>
-/// Standalone only: drains the Storage queue into the store. Receives up to 32 messages hidden for the visibility
-/// timeout, applies them (a few at a time) and deletes each one only after its batch is applied. A message that can
-/// never be applied goes to <c>&lt;queue&gt;-poison</c> at once; one whose apply failed comes back after the retry delay
-/// until it has been received <see cref="StandaloneQueueDrainOptions.MaxDequeueCount"/> times, then goes there too.
+/// Standalone only: drains the Storage queue into the store. Receives messages hidden for the visibility timeout,
+/// applies them a few at a time and deletes each one only after its batch is applied. A message that can never be
+/// applied goes to <c>&lt;queue&gt;-poison</c> at once; one whose apply failed comes back after the retry delay
+/// until it has been received <see cref="StorageQueueDrainOptions.MaxDequeueCount"/> times, then goes there too.
+/// <para>
+/// Acknowledgement comes first: the drain shares the storage account (locally, one emulator) with the callback route,
+/// so it starts a new apply only while <see cref="DrainConcurrencyLimit"/>, fed by the route's enqueue latencies,
+/// allows it, and receives only as many messages as that limit can start soon. Once callbacks stop it returns to
+/// full speed within a few adjust intervals.
+/// </para>
 /// On shutdown it stops receiving, lets applies in flight finish (within the host's shutdown timeout) and hands
 /// back the messages it had not started; nothing unapplied is ever deleted.
 /// </summary>
-public sealed class StandaloneQueueDrain : BackgroundService
+public sealed class StorageQueueDrain : BackgroundService
 {
     /// <summary>Suffix of the poison queue's name.</summary>
     public const string PoisonQueueSuffix = "-poison";
+
+    /// <summary>Messages received per apply allowed at once: at the default 4 applies, a full receive of 32.</summary>
+    private const int MessagesPerApplySlot = 8;
 
     private static readonly TimeSpan ReceiveFailureDelay = TimeSpan.FromSeconds(1);
 
     private readonly QueueClient _queue;
     private readonly QueueClient _poisonQueue;
     private readonly IRelationshipBatchApplier _applier;
-    private readonly StandaloneQueueDrainOptions _options;
+    private readonly StorageQueueDrainOptions _options;
+    private readonly EnqueueLatencyMonitor _latency;
+    private readonly DrainConcurrencyLimit _limit;
+    private readonly int _maxMessagesPerReceive;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _abortApplies = new();
+    private long _nextAdjustAt;
 
-    public StandaloneQueueDrain(QueueClient queue, QueueClient poisonQueue, IRelationshipBatchApplier applier,
-        StandaloneQueueDrainOptions options, ILoggerFactory loggerFactory)
+    public StorageQueueDrain(QueueClient queue, QueueClient poisonQueue, IRelationshipBatchApplier applier,
+        StorageQueueDrainOptions options, EnqueueLatencyMonitor latency, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _queue = queue ?? throw new ArgumentNullException(nameof(queue));
         _poisonQueue = poisonQueue ?? throw new ArgumentNullException(nameof(poisonQueue));
         _applier = applier ?? throw new ArgumentNullException(nameof(applier));
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        _latency = latency ?? throw new ArgumentNullException(nameof(latency));
+        _limit = new DrainConcurrencyLimit(options.MaxParallelApplies, options.AcknowledgementLatencyTarget);
+        _maxMessagesPerReceive = queue.MaxPeekableMessages;
         _logger = loggerFactory.CreateLogger(ApiLog.ApplyCategory);
     }
 
@@ -110,10 +103,18 @@ public sealed class StandaloneQueueDrain : BackgroundService
         var pollInterval = _options.MinPollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
-            IReadOnlyList<QueueMessage> messages;
+            var limit = CurrentLimit();
+            if (limit == 0)
+            {
+                await DelayAsync(UntilNextAdjust(), stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            QueueMessage[] messages;
             try
             {
-                messages = await _queue.ReceiveMessagesAsync(QueueClient.MaxMessagesPerReceive, _options.VisibilityTimeout, stoppingToken).ConfigureAwait(false);
+                var count = Math.Min(_maxMessagesPerReceive, limit * MessagesPerApplySlot);
+                messages = (await _queue.ReceiveMessagesAsync(count, _options.VisibilityTimeout, stoppingToken).ConfigureAwait(false)).Value;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -126,7 +127,7 @@ public sealed class StandaloneQueueDrain : BackgroundService
                 continue;
             }
 
-            if (messages.Count == 0)
+            if (messages.Length == 0)
             {
                 await DelayAsync(pollInterval, stoppingToken).ConfigureAwait(false);
                 pollInterval = TimeSpan.FromTicks(Math.Min(pollInterval.Ticks * 2, _options.MaxPollInterval.Ticks));
@@ -134,34 +135,77 @@ public sealed class StandaloneQueueDrain : BackgroundService
             }
 
             pollInterval = _options.MinPollInterval;
-            await Parallel.ForEachAsync(
-                messages,
-                new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelApplies },
-                async (message, _) =>
-                {
-                    if (stoppingToken.IsCancellationRequested)
-                    {
-                        await ReleaseAsync(message).ConfigureAwait(false);
-                        return;
-                    }
-
-                    await ProcessAsync(message).ConfigureAwait(false);
-                }).ConfigureAwait(false);
+            await ApplyAllAsync(messages, stoppingToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Starts each message's apply only while fewer than the current limit run; waits for all of them.</summary>
+    private async Task ApplyAllAsync(QueueMessage[] messages, CancellationToken stoppingToken)
+    {
+        var running = new List<Task>(_options.MaxParallelApplies);
+        foreach (var message in messages)
+        {
+            while (!stoppingToken.IsCancellationRequested && running.Count >= CurrentLimit())
+            {
+                var window = DelayAsync(UntilNextAdjust(), stoppingToken);
+                await (running.Count == 0 ? window : Task.WhenAny(Task.WhenAny(running), window)).ConfigureAwait(false);
+                running.RemoveAll(task => task.IsCompleted);
+            }
+
+            if (stoppingToken.IsCancellationRequested)
+            {
+                running.Add(ReleaseAsync(message));
+            }
+            else if (message.NextVisibleOn is { } visibleAgain && visibleAgain - DateTimeOffset.UtcNow < _options.VisibilityTimeout / 2)
+            {
+                // Held back so long that its apply might outlast its hiding: it comes back by itself and is received
+                // afresh, rather than applied twice at once.
+                DrainLog.HeldTooLong(_logger, message.MessageId);
+            }
+            else
+            {
+                running.Add(ProcessAsync(message));
+            }
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    /// <summary>The applies allowed at once, adjusted from the enqueue latencies once per adjust interval.</summary>
+    private int CurrentLimit()
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (now >= _nextAdjustAt)
+        {
+            var before = _limit.Current;
+            var after = _limit.Adjust(_latency.TakeWindow());
+            if (after != before)
+            {
+                DrainLog.LimitChanged(_logger, before, after);
+            }
+
+            _nextAdjustAt = now + (long)(_options.AdjustInterval.TotalSeconds * Stopwatch.Frequency);
+        }
+
+        return _limit.Current;
+    }
+
+    private TimeSpan UntilNextAdjust() =>
+        TimeSpan.FromSeconds(Math.Max(0, _nextAdjustAt - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
 
     private async Task ProcessAsync(QueueMessage message)
     {
         var started = Stopwatch.GetTimestamp();
         var dequeueCount = message.DequeueCount.ToString(CultureInfo.InvariantCulture);
+        var text = message.Body.ToString();
         RelationshipBatch batch;
         try
         {
-            batch = RelationshipQueueMessage.Decode(message.MessageText);
+            batch = RelationshipQueueMessage.Decode(text);
         }
         catch (InvalidBatchException ex)
         {
-            await PoisonAsync(message, null, ex.Message, started, ex).ConfigureAwait(false);
+            await PoisonAsync(message, text, null, ex.Message, started, ex).ConfigureAwait(false);
             return;
         }
 
@@ -171,7 +215,7 @@ public sealed class StandaloneQueueDrain : BackgroundService
         }
         catch (InvalidBatchException ex)
         {
-            await PoisonAsync(message, batch, ex.Message, started, ex).ConfigureAwait(false);
+            await PoisonAsync(message, text, batch, ex.Message, started, ex).ConfigureAwait(false);
             return;
         }
         catch (OperationCanceledException) when (_abortApplies.IsCancellationRequested)
@@ -182,10 +226,10 @@ public sealed class StandaloneQueueDrain : BackgroundService
         }
         catch (Exception ex)
         {
-            var reason = Api.CallbackRequests.Describe(ex);
+            var reason = CallbackRequests.Describe(ex);
             if (message.DequeueCount >= _options.MaxDequeueCount)
             {
-                await PoisonAsync(message, batch, $"failed {message.DequeueCount} times; last: {reason}", started, ex).ConfigureAwait(false);
+                await PoisonAsync(message, text, batch, $"failed {message.DequeueCount} times; last: {reason}", started, ex).ConfigureAwait(false);
                 return;
             }
 
@@ -202,7 +246,7 @@ public sealed class StandaloneQueueDrain : BackgroundService
         {
             // Applied but not deleted (its receipt went stale, say): it comes back and is applied again, which the
             // store makes harmless.
-            LogBatch(LogLevel.Warning, batch, "applied-not-deleted", Api.CallbackRequests.Describe(ex), dequeueCount, started, null);
+            LogBatch(LogLevel.Warning, batch, "applied-not-deleted", CallbackRequests.Describe(ex), dequeueCount, started, null);
             return;
         }
 
@@ -210,12 +254,13 @@ public sealed class StandaloneQueueDrain : BackgroundService
     }
 
     /// <summary>Puts the message text, unchanged, on the poison queue (where it stays inspectable), then deletes the original.</summary>
-    private async Task PoisonAsync(QueueMessage message, RelationshipBatch? batch, string reason, long started, Exception exception)
+    private async Task PoisonAsync(QueueMessage message, string text, RelationshipBatch? batch, string reason, long started, Exception exception)
     {
         var dequeueCount = message.DequeueCount.ToString(CultureInfo.InvariantCulture);
         try
         {
-            await _poisonQueue.SendMessageAsync(message.MessageText, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            await _poisonQueue.SendMessageAsync(text, visibilityTimeout: null, timeToLive: StorageQueueEventQueue.NeverExpires, CancellationToken.None)
+                .ConfigureAwait(false);
             await _queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -243,7 +288,8 @@ public sealed class StandaloneQueueDrain : BackgroundService
     {
         try
         {
-            await _queue.UpdateVisibilityAsync(message.MessageId, message.PopReceipt, visibility, CancellationToken.None).ConfigureAwait(false);
+            await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, (BinaryData?)null, visibility, CancellationToken.None)
+                .ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -281,4 +327,10 @@ internal static partial class DrainLog
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "The visibility of message {MessageId} could not be changed")]
     public static partial void VisibilityUpdateFailed(ILogger logger, string messageId, Exception exception);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "Drain applies at once: {Before} -> {After} (acknowledgement latency)")]
+    public static partial void LimitChanged(ILogger logger, int before, int after);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Debug, Message = "Message {MessageId} waited too long to start; left to come back")]
+    public static partial void HeldTooLong(ILogger logger, string messageId);
 }
