@@ -74,7 +74,7 @@ param inboundAllowList inboundAllowListType = {
   queries: []
 }
 
-@description('Optional. Tencent Cloud Chat apps served: an object mapping each SdkAppid to the callback token set in its console (empty string: unsigned callbacks accepted). Example: {"1400000001": "token"}.')
+@description('Optional. Tencent Cloud Chat apps served: an object mapping each SdkAppid to the callback token set in its console (16 to 128 characters; an app without a token is refused). Example: {"1400000001": "<token>"}.')
 param tencentCallbackTokens callbackTokensType = {}
 
 @description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
@@ -84,9 +84,11 @@ param tencentMaxClockSkewSeconds int = 60
 @description('Optional. App id OpenIM callbacks are stored and queried under.')
 param openImAppId string = 'openim'
 
-@description('Optional. Secret last path segment of the OpenIM callback URL (/api/callbacks/openim/<key>). Empty accepts OpenIM callbacks without a key, which the open-source OpenIM cannot sign: set one.')
+@description('Required. Secret last path segment of the OpenIM callback URL (/api/callbacks/openim/<key>), 16 to 128 URL-safe characters (for example openssl rand -hex 24). OpenIM cannot sign its webhooks, so this key is what keeps strangers from writing edges.')
 @secure()
-param openImCallbackKey string = ''
+@minLength(16)
+@maxLength(128)
+param openImCallbackKey string
 
 @description('Optional. Largest callback body accepted, in bytes (larger ones get 413).')
 @minValue(1024)

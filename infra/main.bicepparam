@@ -24,11 +24,13 @@ param inboundAllowList = {
   queries: []
 }
 
-// A JSON object mapping each Tencent SdkAppid to its console callback token: {"1400000001":"<token>"}.
+// A JSON object mapping each Tencent SdkAppid to its console callback token (16 to 128 characters):
+// {"1400000001":"<token>"}. Default {}: no Tencent app.
 param tencentCallbackTokens = json(readEnvironmentVariable('TENCENT_CALLBACK_TOKENS', '{}'))
 
-// Secret last path segment of the OpenIM callback URL.
-param openImCallbackKey = readEnvironmentVariable('OPENIM_CALLBACK_KEY', '')
+// Secret last path segment of the OpenIM callback URL (16 to 128 characters). Required: without the variable the
+// build stops here, naming it.
+param openImCallbackKey = readEnvironmentVariable('OPENIM_CALLBACK_KEY')
 
 // Object id of the user or group that may read the tables and the dead-letter queue.
 param operatorPrincipalId = readEnvironmentVariable('OPERATOR_PRINCIPAL_ID', '')

@@ -83,13 +83,13 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
         var app = templates.Main.Module("functionApp");
         Assert.Equal("securestring", app.Parameter("openImCallbackKey").GetProperty("type").GetString());
         Assert.Equal("[parameters('openImCallbackKey')]", WrittenSettings()[FunctionsModeSettings.EnvironmentName(AppSettingNames.OpenImCallbackKey)]);
-        Assert.Equal("secureObject", DefinitionOf(app, app.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
+        Assert.Equal("secureObject", app.DefinitionOf(app.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
         var tencent = TencentSettingsExpression(app);
         Assert.Contains("items(parameters('tencentCallbackTokens'))", tencent, StringComparison.Ordinal);
 
         var main = templates.Main;
         Assert.Equal("securestring", main.Parameter("openImCallbackKey").GetProperty("type").GetString());
-        Assert.Equal("secureObject", DefinitionOf(main, main.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
+        Assert.Equal("secureObject", main.DefinitionOf(main.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
         Assert.Equal("[parameters('openImCallbackKey')]", main.ModuleArgument("functionApp", "openImCallbackKey").GetString());
         Assert.Equal("[parameters('tencentCallbackTokens')]", main.ModuleArgument("functionApp", "tencentCallbackTokens").GetString());
     }
@@ -169,14 +169,6 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
         return separator > 0
             && connections.Contains(setting[..separator])
             && IdentityConnectionChildren.Contains(setting[(separator + 2)..], StringComparer.Ordinal);
-    }
-
-    private static JsonElement DefinitionOf(ArmTemplate template, JsonElement parameter)
-    {
-        var reference = parameter.GetProperty("$ref").GetString()!;
-        const string prefix = "#/definitions/";
-        Assert.StartsWith(prefix, reference, StringComparison.Ordinal);
-        return template.Root.GetProperty("definitions").GetProperty(reference[prefix.Length..]);
     }
 
     [GeneratedRegex(@"^\[union\(variables\('[^']+'\)(, variables\('[^']+'\))*\)\]$")]

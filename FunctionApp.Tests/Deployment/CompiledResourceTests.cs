@@ -157,10 +157,12 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
     [Fact]
     public void Parameters_file_reads_the_secrets_from_the_environment_the_readme_sets()
     {
-        // Unset, each secret falls back to its empty default; set, each lands in its parameter.
+        // Unset, each optional secret falls back to its empty default; set, each lands in its parameter.
         Assert.Empty(templates.Parameters.GetProperty("tencentCallbackTokens").GetProperty("value").EnumerateObject());
-        Assert.Equal("", templates.Parameters.GetProperty("openImCallbackKey").GetProperty("value").GetString());
         Assert.Equal("", templates.Parameters.GetProperty("operatorPrincipalId").GetProperty("value").GetString());
+        Assert.Equal(
+            CompiledTemplates.SecretVariables[CompiledTemplates.RequiredSecretVariable],
+            templates.Parameters.GetProperty("openImCallbackKey").GetProperty("value").GetString());
 
         var withSecrets = templates.ParametersWithSecrets;
         var tokens = withSecrets.GetProperty("tencentCallbackTokens").GetProperty("value");

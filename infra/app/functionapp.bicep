@@ -63,7 +63,7 @@ param alwaysReady alwaysReadyType
 @description('Required. Inbound access rules (CIDR lists by purpose). When every list is empty the site accepts any caller.')
 param inboundAllowList inboundAllowListType
 
-@description('Optional. Tencent callback token per SdkAppid; an empty token accepts unsigned callbacks for that app.')
+@description('Optional. Tencent callback token per SdkAppid (16 to 128 characters each).')
 param tencentCallbackTokens callbackTokensType = {}
 
 @description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
@@ -72,9 +72,11 @@ param tencentMaxClockSkewSeconds int = 60
 @description('Optional. App id OpenIM callbacks are stored under.')
 param openImAppId string = 'openim'
 
-@description('Optional. Secret path segment of the OpenIM callback URL; empty accepts OpenIM callbacks without a key.')
+@description('Required. Secret path segment of the OpenIM callback URL.')
 @secure()
-param openImCallbackKey string = ''
+@minLength(16)
+@maxLength(128)
+param openImCallbackKey string
 
 @description('Optional. Largest callback body accepted, in bytes.')
 param callbackMaxBodyBytes int = 1048576

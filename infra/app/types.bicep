@@ -8,8 +8,10 @@ type tagsType = {
 
 @export()
 @secure()
-@description('Tencent callback token per SdkAppid (empty string: unsigned callbacks accepted), for example {"1400000001": "token"}.')
+@description('Tencent callback token per SdkAppid, for example {"1400000001": "<token>"}. Every app must sign its callbacks: a token is 16 to 128 characters (Tencent allows up to 128; the app refuses shorter ones).')
 type callbackTokensType = {
+  @minLength(16)
+  @maxLength(128)
   *: string
 }
 
