@@ -68,9 +68,10 @@ param alwaysReady alwaysReadyType = {
   apply: 0
 }
 
-@description('Optional. CIDR ranges allowed to reach the app. Access restrictions are site-wide: once any list is non-empty, every other caller is refused, so list query clients too.')
+@description('Optional. Addresses allowed to reach the app, by caller: Tencent\'s webhook egress list (REST API v4/ConfigSvc/GetIPList, nettype 5 or 6), your OpenIM server\'s egress addresses, and query clients. Access restrictions are site-wide: once any list is non-empty, every other caller is refused, so list query clients too.')
 param inboundAllowList inboundAllowListType = {
-  callbacks: []
+  tencent: []
+  openIm: []
   queries: []
 }
 

@@ -99,21 +99,12 @@ var alwaysReadyConfig = filter(
   group => group.instanceCount > 0
 )
 
-// Access restrictions apply to the whole site (App Service cannot filter by path), so the callback and query
-// lists are merged into one allow list; the deployment (SCM) site keeps its own, open, rules.
+// Access restrictions apply to the whole site (App Service cannot filter by path), so the platform and query lists
+// are merged into one allow list; the deployment (SCM) site keeps its own, open, rules.
 var allowRules = concat(
-  map(range(0, length(inboundAllowList.callbacks)), i => {
-    name: 'callbacks-${i}'
-    ipAddress: inboundAllowList.callbacks[i]
-    action: 'Allow'
-    priority: 100 + i
-  }),
-  map(range(0, length(inboundAllowList.queries)), i => {
-    name: 'queries-${i}'
-    ipAddress: inboundAllowList.queries[i]
-    action: 'Allow'
-    priority: 500 + i
-  })
+  allowRulesFor('tencent', 100, inboundAllowList.tencent),
+  allowRulesFor('openim', 400, inboundAllowList.openIm),
+  allowRulesFor('queries', 500, inboundAllowList.queries)
 )
 
 // One setting per Tencent app: Tencent__Apps__<SdkAppid>__CallbackToken.
@@ -153,6 +144,23 @@ var productAppSettings = {
   Callbacks__MaxBodyBytes: string(callbackMaxBodyBytes)
   Callbacks__MaxPairs: string(callbackMaxPairs)
 }
+
+@description('One App Service access restriction that lets a range in.')
+type allowRuleType = {
+  name: string
+  ipAddress: string
+  action: 'Allow'
+  priority: int
+}
+
+@description('Allow rules named <purpose>-<n> from priority firstPriority on; a bare address becomes a /32 (IPv4) or /128 (IPv6) range, as GetIPList returns some.')
+func allowRulesFor(purpose string, firstPriority int, addresses string[]) allowRuleType[] =>
+  map(range(0, length(addresses)), i => {
+    name: '${purpose}-${i}'
+    ipAddress: contains(addresses[i], '/') ? addresses[i] : '${addresses[i]}/${contains(addresses[i], ':') ? 128 : 32}'
+    action: 'Allow'
+    priority: firstPriority + i
+  })
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName

@@ -28,12 +28,18 @@ type alwaysReadyType = {
 }
 
 @export()
-@description('CIDR ranges allowed to reach the function app, by purpose. All empty: no restriction.')
+@description('Addresses allowed to reach the function app, by who calls it: IPv4 or IPv6 addresses (counted as /32 or /128) or CIDR ranges. All empty: no restriction.')
 type inboundAllowListType = {
-  @description('Ranges the IM platforms call the callback URLs from.')
-  callbacks: string[]
+  @description('Tencent Cloud Chat webhook egress addresses: the IPList the REST API v4/ConfigSvc/GetIPList returns for nettype=5 (servers in the Chinese mainland and Hong Kong) or nettype=6 (elsewhere), pasted as is.')
+  @maxLength(200)
+  tencent: string[]
 
-  @description('Ranges of query API clients and operators. Access restrictions are site-wide, so they must be listed as soon as callbacks are.')
+  @description('Egress addresses of your OpenIM server (it is self-hosted: the public address or NAT gateway it calls out from).')
+  @maxLength(50)
+  openIm: string[]
+
+  @description('Query API clients and operators. Access restrictions are site-wide, so list them as soon as a platform list is set.')
+  @maxLength(200)
   queries: string[]
 }
 
