@@ -16,7 +16,7 @@ public sealed class CompiledCallbackSecretTests(CompiledTemplates templates)
 
     [Theory]
     [InlineData(null)]
-    [InlineData("functionApp")]
+    [InlineData("keyVault")]
     public void Open_im_key_is_a_required_secure_string_of_at_least_the_minimum_length(string? module)
     {
         var template = module is null ? templates.Main : templates.Main.Module(module);
@@ -30,7 +30,7 @@ public sealed class CompiledCallbackSecretTests(CompiledTemplates templates)
 
     [Theory]
     [InlineData(null)]
-    [InlineData("functionApp")]
+    [InlineData("keyVault")]
     public void Every_tencent_token_is_a_secure_string_of_at_least_the_minimum_length(string? module)
     {
         var template = module is null ? templates.Main : templates.Main.Module(module);

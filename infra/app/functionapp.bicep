@@ -1,9 +1,10 @@
 // The Flex Consumption plan and the function app. The app is a custom handler (runtime `custom`): the
 // package holds host.json, the function folders and the self-contained linux-x64 handler the host starts.
-// Every connection is identity-based through the one user-assigned identity; no key or connection string
-// with a secret is stored, except the callback secrets the IM platforms need.
+// Every connection is identity-based through the one user-assigned identity, and the callback secrets the IM
+// platforms need are Key Vault references resolved with that identity: no key, token or connection string with a
+// secret is stored in the app's settings.
 
-import { alwaysReadyType, callbackTokensType, inboundAllowListType, tagsType } from 'types.bicep'
+import { alwaysReadyType, callbackSecretNames, inboundAllowListType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the function app (globally unique host name).')
 param name string
@@ -63,8 +64,11 @@ param alwaysReady alwaysReadyType
 @description('Required. Inbound access rules (CIDR lists by purpose). When every list is empty the site accepts any caller.')
 param inboundAllowList inboundAllowListType
 
-@description('Optional. Tencent callback token per SdkAppid (16 to 128 characters each).')
-param tencentCallbackTokens callbackTokensType = {}
+@description('Required. URI of the Key Vault holding the callback secrets, ending with a slash.')
+param keyVaultUri string
+
+@description('Optional. SdkAppids of the Tencent apps served; each has its token secret in the vault.')
+param tencentAppIds string[] = []
 
 @description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
 param tencentMaxClockSkewSeconds int = 60
@@ -72,11 +76,8 @@ param tencentMaxClockSkewSeconds int = 60
 @description('Optional. App id OpenIM callbacks are stored under.')
 param openImAppId string = 'openim'
 
-@description('Required. Secret path segment of the OpenIM callback URL.')
-@secure()
-@minLength(16)
-@maxLength(128)
-param openImCallbackKey string
+@description('Optional. Resource id of the subnet the app sends its outbound traffic through (private network); empty: none.')
+param virtualNetworkSubnetId string = ''
 
 @description('Optional. Largest callback body accepted, in bytes.')
 param callbackMaxBodyBytes int = 1048576
@@ -107,11 +108,14 @@ var allowRules = concat(
   allowRulesFor('queries', 500, inboundAllowList.queries)
 )
 
-// One setting per Tencent app: Tencent__Apps__<SdkAppid>__CallbackToken.
+// A versionless secret URI, so a new secret version reaches the app without a redeployment.
+var openImCallbackKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.openImCallbackKey})'
+
+// One setting per Tencent app: Tencent__Apps__<SdkAppid>__CallbackToken, a reference to that app's token secret.
 var tencentAppSettings = toObject(
-  items(tencentCallbackTokens),
-  app => 'Tencent__Apps__${app.key}__CallbackToken',
-  app => app.value
+  tencentAppIds,
+  appId => 'Tencent__Apps__${appId}__CallbackToken',
+  appId => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.tencentCallbackTokenPrefix}${appId})'
 )
 
 var identityAppSettings = {
@@ -140,7 +144,7 @@ var productAppSettings = {
   RelationshipEventsQueue: relationshipEventsQueueName
   Tencent__MaxClockSkewSeconds: string(tencentMaxClockSkewSeconds)
   OpenIm__AppId: openImAppId
-  OpenIm__CallbackKey: openImCallbackKey
+  OpenIm__CallbackKey: openImCallbackKeyReference
   Callbacks__MaxBodyBytes: string(callbackMaxBodyBytes)
   Callbacks__MaxPairs: string(callbackMaxPairs)
 }
@@ -190,7 +194,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Public even with the private network: the IM platforms call in over the internet (inboundAllowList narrows it).
     publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    keyVaultReferenceIdentity: identityResourceId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'

@@ -72,3 +72,10 @@ type storageSkuType = 'Standard_LRS' | 'Standard_ZRS' | 'Standard_GRS' | 'Standa
 @export()
 @description('Kinds of principal a role can be assigned to.')
 type principalTypeType = 'User' | 'Group' | 'ServicePrincipal'
+
+@export()
+@description('Names of the Key Vault secrets holding the callback secrets; a Tencent token\'s secret is the prefix and its SdkAppid.')
+var callbackSecretNames = {
+  openImCallbackKey: 'openim-callback-key'
+  tencentCallbackTokenPrefix: 'tencent-callback-token-'
+}
