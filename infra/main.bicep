@@ -86,9 +86,9 @@ param vnetAddressPrefix string = '10.40.0.0/16'
 @description('Optional. Tencent Cloud Chat apps served: an object mapping each SdkAppid to the callback token set in its console (16 to 128 characters; an app without a token is refused). Example: {"1400000001": "<token>"}.')
 param tencentCallbackTokens callbackTokensType = {}
 
-@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
+@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now, and how far any source time may be ahead of the receive time. 30 s bounds how long a leaked signed URL can be replayed while leaving room for Tencent\'s delivery and clock drift.')
 @minValue(1)
-param tencentMaxClockSkewSeconds int = 60
+param tencentMaxClockSkewSeconds int = 30
 
 @description('Optional. App id OpenIM callbacks are stored and queried under.')
 param openImAppId string = 'openim'

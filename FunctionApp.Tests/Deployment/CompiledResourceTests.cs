@@ -153,6 +153,16 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
     }
 
     [Fact]
+    public void Tencent_skew_window_defaults_to_30_seconds_in_main_and_the_app_module()
+    {
+        // A signed Tencent URL can be replayed with any body within this window, so the default stays narrow.
+        Assert.Equal(30, templates.Main.Parameter("tencentMaxClockSkewSeconds").GetProperty("defaultValue").GetInt32());
+        Assert.Equal(30, templates.Main.Module("functionApp").Parameter("tencentMaxClockSkewSeconds").GetProperty("defaultValue").GetInt32());
+        Assert.Equal("[parameters('tencentMaxClockSkewSeconds')]", templates.Main.ModuleArgument("functionApp", "tencentMaxClockSkewSeconds").GetString());
+        Assert.False(templates.Parameters.TryGetProperty("tencentMaxClockSkewSeconds", out _), "main.bicepparam widens the skew window.");
+    }
+
+    [Fact]
     public void Template_reads_no_key_and_holds_no_secret()
     {
         var compiled = templates.Main.Root.GetRawText();

@@ -70,8 +70,8 @@ param keyVaultUri string
 @description('Optional. SdkAppids of the Tencent apps served; each has its token secret in the vault.')
 param tencentAppIds string[] = []
 
-@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
-param tencentMaxClockSkewSeconds int = 60
+@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now, and how far any source time may be ahead of the receive time. 30 s bounds how long a leaked signed URL can be replayed while leaving room for Tencent\'s delivery and clock drift.')
+param tencentMaxClockSkewSeconds int = 30
 
 @description('Optional. App id OpenIM callbacks are stored under.')
 param openImAppId string = 'openim'
