@@ -19,13 +19,13 @@ param alwaysReady = {
   apply: 0
 }
 
-// Who may call the app (README "Restricting callers"). Empty lists: anyone. tencent: the IPList of Tencent's REST API
-// v4/ConfigSvc/GetIPList (nettype=5 inside the Chinese mainland, 6 outside), pasted as is; openIm: the egress
-// addresses of your OpenIM server; queries: your query clients and operators, needed as soon as either is set.
 // true: Storage, Service Bus (then Premium) and Key Vault only through private endpoints in a new virtual network,
 // the app's outbound traffic through it; the callback endpoint stays public (README "Private network").
 param vnetEnabled = false
 
+// Who may call the app (README "Restricting callers"). Empty lists: anyone. tencent: the IPList of Tencent's REST API
+// v4/ConfigSvc/GetIPList (nettype=5 inside the Chinese mainland, 6 outside), pasted as is; openIm: the egress
+// addresses of your OpenIM server; queries: your query clients and operators, needed as soon as either is set.
 param inboundAllowList = {
   tencent: []
   openIm: []
