@@ -23,7 +23,7 @@ param tags tagsType = {}
 @description('Optional. Name of the Service Bus queue between ingestion and apply (app setting RelationshipEventsQueue).')
 param relationshipEventsQueueName string = 'relationship-events'
 
-@description('Optional. Service Bus tier. Standard fits callback traffic (messages up to 256 KB, which the app respects); Premium adds isolation and predictable latency.')
+@description('Optional. Service Bus tier. Standard fits callback traffic (messages up to 256 KB, which the app respects); Premium adds isolation and predictable latency. With vnetEnabled the namespace is Premium whatever this says: only Premium has private endpoints.')
 param serviceBusSku serviceBusSkuType = 'Standard'
 
 @description('Optional. Messaging units when serviceBusSku is Premium.')
@@ -68,25 +68,36 @@ param alwaysReady alwaysReadyType = {
   apply: 0
 }
 
-@description('Optional. CIDR ranges allowed to reach the app. Access restrictions are site-wide: once any list is non-empty, every other caller is refused, so list query clients too.')
+@description('Optional. Addresses allowed to reach the app, by caller: Tencent\'s webhook egress list (REST API v4/ConfigSvc/GetIPList, nettype 5 or 6), your OpenIM server\'s egress addresses, and query clients. Access restrictions are site-wide: once any list is non-empty, every other caller is refused, so list query clients too.')
 param inboundAllowList inboundAllowListType = {
-  callbacks: []
+  tencent: []
+  openIm: []
   queries: []
 }
 
-@description('Optional. Tencent Cloud Chat apps served: an object mapping each SdkAppid to the callback token set in its console (empty string: unsigned callbacks accepted). Example: {"1400000001": "token"}.')
+@description('''Optional. Put Storage, Service Bus and Key Vault behind private endpoints in a new virtual network, with public
+network access off on all three, and route the app's outbound traffic through it (Flex Consumption VNet integration).
+The callback and query endpoints stay public. Service Bus becomes Premium (private endpoints need it).''')
+param vnetEnabled bool = false
+
+@description('Optional. Address space of the virtual network when vnetEnabled (a /16 to /23; the app and the endpoints take its first two /24s).')
+param vnetAddressPrefix string = '10.40.0.0/16'
+
+@description('Optional. Tencent Cloud Chat apps served: an object mapping each SdkAppid to the callback token set in its console (16 to 128 characters; an app without a token is refused). Example: {"1400000001": "<token>"}.')
 param tencentCallbackTokens callbackTokensType = {}
 
-@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
+@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now, and how far any source time may be ahead of the receive time. 30 s bounds how long a leaked signed URL can be replayed while leaving room for Tencent\'s delivery and clock drift.')
 @minValue(1)
-param tencentMaxClockSkewSeconds int = 60
+param tencentMaxClockSkewSeconds int = 30
 
 @description('Optional. App id OpenIM callbacks are stored and queried under.')
 param openImAppId string = 'openim'
 
-@description('Optional. Secret last path segment of the OpenIM callback URL (/api/callbacks/openim/<key>). Empty accepts OpenIM callbacks without a key, which the open-source OpenIM cannot sign: set one.')
+@description('Required. Secret last path segment of the OpenIM callback URL (/api/callbacks/openim/<key>), 16 to 128 URL-safe characters (for example openssl rand -hex 24). OpenIM cannot sign its webhooks, so this key is what keeps strangers from writing edges.')
 @secure()
-param openImCallbackKey string = ''
+@minLength(16)
+@maxLength(128)
+param openImCallbackKey string
 
 @description('Optional. Largest callback body accepted, in bytes (larger ones get 413).')
 @minValue(1024)
@@ -124,7 +135,15 @@ var names = {
   applicationInsights: 'appi-${prefix}-${token}'
   plan: 'plan-${prefix}-${token}'
   functionApp: 'func-${prefix}-${token}'
+  keyVault: take('kv${replace(prefix, '-', '')}${token}', 24)
+  network: 'vnet-${prefix}-${token}'
 }
+
+@description('Premium when the private network is on: Standard namespaces have no private endpoints.')
+var effectiveServiceBusSku = vnetEnabled ? 'Premium' : serviceBusSku
+
+@description('SdkAppids served (not secret: they appear in every callback URL); each token is its own Key Vault secret.')
+var tencentAppIds = objectKeys(tencentCallbackTokens)
 
 @description('Blob container the Flex Consumption plan runs the package from.')
 var deploymentContainerName = 'app-package'
@@ -156,6 +175,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     skuName: storageSku
+    privateNetworkOnly: vnetEnabled
     deploymentContainerName: deploymentContainerName
     tableNames: relationshipTables
   }
@@ -167,10 +187,42 @@ module serviceBus 'app/servicebus.bicep' = {
     name: names.serviceBus
     location: location
     tags: tags
-    skuName: serviceBusSku
+    skuName: effectiveServiceBusSku
+    privateNetworkOnly: vnetEnabled
     premiumMessagingUnits: serviceBusPremiumMessagingUnits
     queueName: relationshipEventsQueueName
     queueSettings: queueSettings
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyVault'
+  params: {
+    name: names.keyVault
+    location: location
+    tags: tags
+    privateNetworkOnly: vnetEnabled
+    openImCallbackKey: openImCallbackKey
+    tencentCallbackTokens: tencentCallbackTokens
+  }
+}
+
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  // The endpoints attach to the services by name.
+  dependsOn: [
+    storage
+    serviceBus
+    keyVault
+  ]
+  params: {
+    name: names.network
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    storageAccountName: names.storage
+    serviceBusNamespaceName: names.serviceBus
+    keyVaultName: names.keyVault
   }
 }
 
@@ -192,6 +244,7 @@ module roles 'app/roles.bicep' = {
     storage
     serviceBus
     monitoring
+    keyVault
   ]
   params: {
     // Known only once the identity exists; keeping it in the assignment names lets a recreated identity get fresh
@@ -202,6 +255,8 @@ module roles 'app/roles.bicep' = {
     serviceBusNamespaceName: names.serviceBus
     queueName: relationshipEventsQueueName
     applicationInsightsName: names.applicationInsights
+    keyVaultName: names.keyVault
+    tencentAppIds: tencentAppIds
     grantQueueManageForScaling: grantQueueManageForScaling
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
@@ -210,7 +265,8 @@ module roles 'app/roles.bicep' = {
 
 module functionApp 'app/functionapp.bicep' = {
   name: 'functionApp'
-  // The host reads its storage and the package with the identity as soon as the app starts.
+  // The host reads its storage and the package with the identity as soon as the app starts, and resolves the
+  // Key Vault references with it.
   dependsOn: [
     roles
   ]
@@ -232,10 +288,11 @@ module functionApp 'app/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     alwaysReady: alwaysReady
     inboundAllowList: inboundAllowList
-    tencentCallbackTokens: tencentCallbackTokens
+    keyVaultUri: keyVault.outputs.vaultUri
+    tencentAppIds: tencentAppIds
     tencentMaxClockSkewSeconds: tencentMaxClockSkewSeconds
     openImAppId: openImAppId
-    openImCallbackKey: openImCallbackKey
+    virtualNetworkSubnetId: network.?outputs.appSubnetId ?? ''
     callbackMaxBodyBytes: callbackMaxBodyBytes
     callbackMaxPairs: callbackMaxPairs
   }
@@ -261,6 +318,9 @@ output DEPLOYMENT_CONTAINER_URL string = storage.outputs.deploymentContainerUrl
 
 @description('Storage account holding the relationship tables.')
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+
+@description('Key Vault holding the callback secrets (openim-callback-key, tencent-callback-token-<SdkAppid>).')
+output KEY_VAULT_NAME string = keyVault.outputs.name
 
 @description('Service Bus namespace host name.')
 output SERVICE_BUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace

@@ -19,16 +19,26 @@ param alwaysReady = {
   apply: 0
 }
 
+// true: Storage, Service Bus (then Premium) and Key Vault only through private endpoints in a new virtual network,
+// the app's outbound traffic through it; the callback endpoint stays public (README "Private network").
+param vnetEnabled = false
+
+// Who may call the app (README "Restricting callers"). Empty lists: anyone. tencent: the IPList of Tencent's REST API
+// v4/ConfigSvc/GetIPList (nettype=5 inside the Chinese mainland, 6 outside), pasted as is; openIm: the egress
+// addresses of your OpenIM server; queries: your query clients and operators, needed as soon as either is set.
 param inboundAllowList = {
-  callbacks: []
+  tencent: []
+  openIm: []
   queries: []
 }
 
-// A JSON object mapping each Tencent SdkAppid to its console callback token: {"1400000001":"<token>"}.
+// A JSON object mapping each Tencent SdkAppid to its console callback token (16 to 128 characters):
+// {"1400000001":"<token>"}. Default {}: no Tencent app.
 param tencentCallbackTokens = json(readEnvironmentVariable('TENCENT_CALLBACK_TOKENS', '{}'))
 
-// Secret last path segment of the OpenIM callback URL.
-param openImCallbackKey = readEnvironmentVariable('OPENIM_CALLBACK_KEY', '')
+// Secret last path segment of the OpenIM callback URL (16 to 128 characters). Required: without the variable the
+// build stops here, naming it.
+param openImCallbackKey = readEnvironmentVariable('OPENIM_CALLBACK_KEY')
 
 // Object id of the user or group that may read the tables and the dead-letter queue.
 param operatorPrincipalId = readEnvironmentVariable('OPERATOR_PRINCIPAL_ID', '')

@@ -78,20 +78,40 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
     }
 
     [Fact]
-    public void Callback_secrets_come_only_from_secure_parameters()
+    public void Callback_secrets_are_key_vault_references_resolved_with_the_app_identity()
     {
         var app = templates.Main.Module("functionApp");
-        Assert.Equal("securestring", app.Parameter("openImCallbackKey").GetProperty("type").GetString());
-        Assert.Equal("[parameters('openImCallbackKey')]", WrittenSettings()[FunctionsModeSettings.EnvironmentName(AppSettingNames.OpenImCallbackKey)]);
-        Assert.Equal("secureObject", DefinitionOf(app, app.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
-        var tencent = TencentSettingsExpression(app);
-        Assert.Contains("items(parameters('tencentCallbackTokens'))", tencent, StringComparison.Ordinal);
+        // The app module is given no secret at all: its settings point at the vault.
+        Assert.DoesNotContain(app.Root.GetProperty("parameters").EnumerateObject(), parameter => IsSecure(app, parameter.Value));
 
-        var main = templates.Main;
-        Assert.Equal("securestring", main.Parameter("openImCallbackKey").GetProperty("type").GetString());
-        Assert.Equal("secureObject", DefinitionOf(main, main.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
-        Assert.Equal("[parameters('openImCallbackKey')]", main.ModuleArgument("functionApp", "openImCallbackKey").GetString());
-        Assert.Equal("[parameters('tencentCallbackTokens')]", main.ModuleArgument("functionApp", "tencentCallbackTokens").GetString());
+        var settings = WrittenSettings();
+        var reference = app.Variable("openImCallbackKeyReference").GetString();
+        Assert.Equal("[variables('openImCallbackKeyReference')]", settings[FunctionsModeSettings.EnvironmentName(AppSettingNames.OpenImCallbackKey)]);
+        Assert.Equal(
+            "[format('@Microsoft.KeyVault(SecretUri={0}secrets/{1})', parameters('keyVaultUri'), variables('callbackSecretNames').openImCallbackKey)]",
+            reference);
+        var tencent = TencentSettingsExpression(app);
+        Assert.StartsWith("[toObject(parameters('tencentAppIds'), ", tencent, StringComparison.Ordinal);
+        Assert.Contains(
+            "lambda('appId', format('@Microsoft.KeyVault(SecretUri={0}secrets/{1}{2})', parameters('keyVaultUri'), variables('callbackSecretNames').tencentCallbackTokenPrefix, lambdaVariables('appId')))",
+            tencent,
+            StringComparison.Ordinal);
+
+        // The references name the secrets the vault module creates, in the vault it creates, resolved by the app's identity.
+        Assert.True(JsonElement.DeepEquals(templates.Main.Module("keyVault").Variable("callbackSecretNames"), app.Variable("callbackSecretNames")));
+        Assert.Equal("[reference('keyVault').outputs.vaultUri.value]", templates.Main.ModuleArgument("functionApp", "keyVaultUri").GetString());
+        Assert.Equal("[variables('tencentAppIds')]", templates.Main.ModuleArgument("functionApp", "tencentAppIds").GetString());
+        Assert.Equal("[objectKeys(parameters('tencentCallbackTokens'))]", templates.Main.Variable("tencentAppIds").GetString());
+        var site = app.Resource("Microsoft.Web/sites").Properties;
+        Assert.Equal("[parameters('identityResourceId')]", site.GetProperty("keyVaultReferenceIdentity").GetString());
+    }
+
+    private static bool IsSecure(ArmTemplate template, JsonElement parameter)
+    {
+        var type = parameter.TryGetProperty("type", out var direct)
+            ? direct.GetString()
+            : template.DefinitionOf(parameter).GetProperty("type").GetString();
+        return type is "securestring" or "secureObject";
     }
 
     [Fact]
@@ -169,14 +189,6 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
         return separator > 0
             && connections.Contains(setting[..separator])
             && IdentityConnectionChildren.Contains(setting[(separator + 2)..], StringComparer.Ordinal);
-    }
-
-    private static JsonElement DefinitionOf(ArmTemplate template, JsonElement parameter)
-    {
-        var reference = parameter.GetProperty("$ref").GetString()!;
-        const string prefix = "#/definitions/";
-        Assert.StartsWith(prefix, reference, StringComparison.Ordinal);
-        return template.Root.GetProperty("definitions").GetProperty(reference[prefix.Length..]);
     }
 
     [GeneratedRegex(@"^\[union\(variables\('[^']+'\)(, variables\('[^']+'\))*\)\]$")]

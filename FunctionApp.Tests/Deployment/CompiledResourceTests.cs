@@ -123,6 +123,46 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
     }
 
     [Fact]
+    public void Every_allow_list_becomes_rules_of_its_own_priority_range_and_any_rule_denies_the_rest()
+    {
+        var app = templates.Main.Module("functionApp");
+        var lists = app.DefinitionOf(app.Parameter("inboundAllowList")).GetProperty("properties").EnumerateObject()
+            .ToDictionary(list => list.Name, list => list.Value.GetProperty("maxLength").GetInt32(), StringComparer.Ordinal);
+        Assert.Equal(["openIm", "queries", "tencent"], lists.Keys.Order(StringComparer.Ordinal));
+
+        var rules = AllowRulesFor().Matches(app.Variable("allowRules").GetString()!)
+            .Select(match => (Purpose: match.Groups["purpose"].Value, First: int.Parse(match.Groups["first"].Value, System.Globalization.CultureInfo.InvariantCulture), List: match.Groups["list"].Value))
+            .ToList();
+        // Each list exactly once, under a name of its own, in priority ranges that cannot overlap at the lists' most.
+        Assert.Equal(lists.Keys.Order(StringComparer.Ordinal), rules.Select(rule => rule.List).Order(StringComparer.Ordinal));
+        Assert.Equal(rules.Count, rules.Select(rule => rule.Purpose).Distinct(StringComparer.Ordinal).Count());
+        var ranges = rules.Select(rule => (rule.First, Last: rule.First + lists[rule.List] - 1)).OrderBy(range => range.First).ToList();
+        Assert.All(ranges.Zip(ranges.Skip(1)), pair => Assert.True(pair.First.Last < pair.Second.First, $"Priorities {pair.First} and {pair.Second} overlap."));
+        Assert.True(ranges[^1].Last <= 65000, "App Service priorities go up to 65000.");
+
+        var function = app.Root.GetProperty("functions")[0].GetProperty("members").GetProperty("allowRulesFor").GetProperty("output").GetProperty("value").GetString()!;
+        Assert.Contains("'action', 'Allow'", function, StringComparison.Ordinal);
+        // GetIPList returns bare addresses as well as ranges; a bare one is taken as a single host.
+        Assert.Contains("if(contains(parameters('addresses')[lambdaVariables('i')], ':'), 128, 32)", function, StringComparison.Ordinal);
+
+        var siteConfig = app.Resource("Microsoft.Web/sites").Properties.GetProperty("siteConfig");
+        Assert.Equal("[variables('allowRules')]", siteConfig.GetProperty("ipSecurityRestrictions").GetString());
+        Assert.Equal("[if(empty(variables('allowRules')), 'Allow', 'Deny')]", siteConfig.GetProperty("ipSecurityRestrictionsDefaultAction").GetString());
+        Assert.Equal("[parameters('inboundAllowList')]", templates.Main.ModuleArgument("functionApp", "inboundAllowList").GetString());
+        Assert.Contains("v4/ConfigSvc/GetIPList", BicepCompilationTests.DeploySection(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Tencent_skew_window_defaults_to_30_seconds_in_main_and_the_app_module()
+    {
+        // A signed Tencent URL can be replayed with any body within this window, so the default stays narrow.
+        Assert.Equal(30, templates.Main.Parameter("tencentMaxClockSkewSeconds").GetProperty("defaultValue").GetInt32());
+        Assert.Equal(30, templates.Main.Module("functionApp").Parameter("tencentMaxClockSkewSeconds").GetProperty("defaultValue").GetInt32());
+        Assert.Equal("[parameters('tencentMaxClockSkewSeconds')]", templates.Main.ModuleArgument("functionApp", "tencentMaxClockSkewSeconds").GetString());
+        Assert.False(templates.Parameters.TryGetProperty("tencentMaxClockSkewSeconds", out _), "main.bicepparam widens the skew window.");
+    }
+
+    [Fact]
     public void Template_reads_no_key_and_holds_no_secret()
     {
         var compiled = templates.Main.Root.GetRawText();
@@ -157,10 +197,12 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
     [Fact]
     public void Parameters_file_reads_the_secrets_from_the_environment_the_readme_sets()
     {
-        // Unset, each secret falls back to its empty default; set, each lands in its parameter.
+        // Unset, each optional secret falls back to its empty default; set, each lands in its parameter.
         Assert.Empty(templates.Parameters.GetProperty("tencentCallbackTokens").GetProperty("value").EnumerateObject());
-        Assert.Equal("", templates.Parameters.GetProperty("openImCallbackKey").GetProperty("value").GetString());
         Assert.Equal("", templates.Parameters.GetProperty("operatorPrincipalId").GetProperty("value").GetString());
+        Assert.Equal(
+            CompiledTemplates.SecretVariables[CompiledTemplates.RequiredSecretVariable],
+            templates.Parameters.GetProperty("openImCallbackKey").GetProperty("value").GetString());
 
         var withSecrets = templates.ParametersWithSecrets;
         var tokens = withSecrets.GetProperty("tencentCallbackTokens").GetProperty("value");
@@ -194,6 +236,9 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
 
     [GeneratedRegex(@"createObject\('name', '(?<name>[^']+)', 'instanceCount', (?<count>parameters\('\w+'\)\.\w+)\)")]
     private static partial Regex AlwaysReadyGroup();
+
+    [GeneratedRegex(@"__bicep\.allowRulesFor\('(?<purpose>[a-z]+)', (?<first>\d+), parameters\('inboundAllowList'\)\.(?<list>\w+)\)")]
+    private static partial Regex AllowRulesFor();
 
     [GeneratedRegex(@"'(?<name>[^']+)'\)\]$")]
     private static partial Regex PolicyName();

@@ -12,6 +12,7 @@ public sealed partial class CompiledRoleAssignmentTests(CompiledTemplates templa
     private const string StorageAccount = "Microsoft.Storage/storageAccounts";
     private const string Queue = "Microsoft.ServiceBus/namespaces/queues";
     private const string ApplicationInsights = "Microsoft.Insights/components";
+    private const string Secret = "Microsoft.KeyVault/vaults/secrets";
 
     /// <summary>Azure built-in role definition ids (the same in every tenant), by role name.</summary>
     private static readonly Dictionary<string, string> BuiltInRoles = new(StringComparer.OrdinalIgnoreCase)
@@ -23,6 +24,7 @@ public sealed partial class CompiledRoleAssignmentTests(CompiledTemplates templa
         ["4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"] = "Azure Service Bus Data Receiver",
         ["090c5cfd-751d-490a-894a-3ce6f1109419"] = "Azure Service Bus Data Owner",
         ["3913510d-42f4-4e42-8a64-420c390055eb"] = "Monitoring Metrics Publisher",
+        ["4633458b-17de-408a-b874-0445c86b69e6"] = "Key Vault Secrets User",
     };
 
     [Fact]
@@ -38,6 +40,9 @@ public sealed partial class CompiledRoleAssignmentTests(CompiledTemplates templa
             new("appPrincipalId", "Azure Service Bus Data Receiver", Queue, Condition: null),
             new("appPrincipalId", "Azure Service Bus Data Owner", Queue, Condition: "[parameters('grantQueueManageForScaling')]"),
             new("appPrincipalId", "Monitoring Metrics Publisher", ApplicationInsights, Condition: null),
+            // Each callback secret on its own, never the vault: the OpenIM key, and one per Tencent app's token.
+            new("appPrincipalId", "Key Vault Secrets User", Secret, Condition: null),
+            new("appPrincipalId", "Key Vault Secrets User", Secret, Condition: null, Loop: "[length(parameters('tencentAppIds'))]"),
             // Read-only operator access, only when an operator is named.
             new("operatorPrincipalId", "Storage Table Data Reader", StorageAccount, Condition: "[not(empty(parameters('operatorPrincipalId')))]"),
             new("operatorPrincipalId", "Azure Service Bus Data Receiver", Queue, Condition: "[not(empty(parameters('operatorPrincipalId')))]"),
@@ -87,7 +92,8 @@ public sealed partial class CompiledRoleAssignmentTests(CompiledTemplates templa
         var assignments = new List<Assignment>();
         foreach (var resource in RoleAssignments())
         {
-            Assert.False(resource.Element.TryGetProperty("copy", out _), $"{resource} is a loop: list each assignment on its own.");
+            // A loop only where the scopes are themselves a list (one secret per Tencent app); it is part of the expected set.
+            var loop = resource.Element.TryGetProperty("copy", out var copy) ? copy.GetProperty("count").GetString() : null;
             var principal = ArmTemplate.ParameterReadBy(resource.Properties.GetProperty("principalId").GetString())
                 ?? throw new Xunit.Sdk.XunitException($"{resource}: the principal is not a parameter.");
 
@@ -100,20 +106,22 @@ public sealed partial class CompiledRoleAssignmentTests(CompiledTemplates templa
 
             var scope = ScopeResourceId().Match(resource.Scope ?? "");
             Assert.True(scope.Success, $"{resource}: scope {resource.Scope} is not a resource of this deployment.");
-            assignments.Add(new Assignment(principal, roleName, scope.Groups["type"].Value, resource.Condition));
+            assignments.Add(new Assignment(principal, roleName, scope.Groups["type"].Value, resource.Condition, loop));
         }
 
         return assignments;
     }
 
-    private sealed record Assignment(string Principal, string Role, string ScopeType, string? Condition)
+    private sealed record Assignment(string Principal, string Role, string ScopeType, string? Condition, string? Loop = null)
     {
-        public override string ToString() => $"{Principal}: {Role} on {ScopeType}{(Condition is null ? "" : $" if {Condition}")}";
+        public override string ToString() =>
+            $"{Principal}: {Role} on {ScopeType}{(Condition is null ? "" : $" if {Condition}")}{(Loop is null ? "" : $" for each of {Loop}")}";
     }
 
     [GeneratedRegex(@"variables\('(?<variable>[^']+)'\)\.(?<key>\w+)")]
     private static partial Regex RoleReference();
 
-    [GeneratedRegex(@"resourceId\('(?<type>[^']+)'(, parameters\('\w+'\))+\)")]
+    /// <summary>A resource of this deployment, named by parameters and the module's own constants (for one loop item, too).</summary>
+    [GeneratedRegex(@"resourceId\('(?<type>[^']+)'(, (parameters\('\w+'\)|variables\('\w+'\)\.\w+|format\('\{0\}\{1\}', variables\('\w+'\)\.\w+, parameters\('\w+'\)\[copyIndex\(\)\]\)))+\)")]
     private static partial Regex ScopeResourceId();
 }

@@ -5,8 +5,9 @@ namespace FunctionApp.Tests.Deployment;
 
 /// <summary>
 /// Compiles and lints <c>infra/</c> once for every test class in <see cref="CompiledTemplatesCollection"/>:
-/// <c>bicep build</c> of main.bicep, <c>bicep build-params</c> of main.bicepparam (with the secret environment
-/// variables unset, and set to sample values), and <c>bicep lint</c> of every template and parameter file.
+/// <c>bicep build</c> of main.bicep, <c>bicep build-params</c> of main.bicepparam (with only the required secret set,
+/// with every secret set to sample values, and with the required one missing and a Tencent token empty), and
+/// <c>bicep lint</c> of every template and parameter file.
 /// </summary>
 public sealed class CompiledTemplates : IAsyncLifetime
 {
@@ -16,12 +17,18 @@ public sealed class CompiledTemplates : IAsyncLifetime
     /// <summary>Environment variables main.bicepparam reads the secrets from, with a sample value each.</summary>
     public static readonly IReadOnlyDictionary<string, string> SecretVariables = new Dictionary<string, string>
     {
-        ["TENCENT_CALLBACK_TOKENS"] = """{"1400000001":"sample-token","1400000002":""}""",
-        ["OPENIM_CALLBACK_KEY"] = "sample-openim-key",
+        ["TENCENT_CALLBACK_TOKENS"] = """{"1400000001":"sample-token-0001-abcd","1400000002":"sample-token-0002-abcd"}""",
+        ["OPENIM_CALLBACK_KEY"] = "sample-openim-key-0123456789",
         ["OPERATOR_PRINCIPAL_ID"] = "00000000-0000-0000-0000-0000000000aa",
     };
 
     private readonly string _outputFolder = Directory.CreateTempSubdirectory("bicep-build-").FullName;
+    /// <summary>The one secret main.bicepparam requires.</summary>
+    public const string RequiredSecretVariable = "OPENIM_CALLBACK_KEY";
+
+    /// <summary>A Tencent token object with an empty token, which the template must refuse.</summary>
+    public const string UnsignedTencentApp = """{"1400000001":""}""";
+
     private JsonDocument? _main;
     private JsonDocument? _parameters;
     private JsonDocument? _parametersWithSecrets;
@@ -30,12 +37,15 @@ public sealed class CompiledTemplates : IAsyncLifetime
     public BicepRun Build { get; private set; } = null!;
     public BicepRun BuildParameters { get; private set; } = null!;
     public BicepRun BuildParametersWithSecrets { get; private set; } = null!;
+
+    /// <summary><c>build-params</c> with <see cref="RequiredSecretVariable"/> unset and <see cref="UnsignedTencentApp"/>.</summary>
+    public BicepRun BuildParametersUnsigned { get; private set; } = null!;
     public BicepRun Lint { get; private set; } = null!;
 
     /// <summary>The compiled ARM template of main.bicep (modules are nested deployments inside it).</summary>
     public ArmTemplate Main => new((_main ?? throw NotBuilt()).RootElement);
 
-    /// <summary><c>parameters</c> of the compiled main.bicepparam with no secret variable set.</summary>
+    /// <summary><c>parameters</c> of the compiled main.bicepparam with only <see cref="RequiredSecretVariable"/> set.</summary>
     public JsonElement Parameters => (_parameters ?? throw NotBuilt()).RootElement.GetProperty("parameters");
 
     /// <summary><c>parameters</c> of the compiled main.bicepparam with every <see cref="SecretVariables"/> set.</summary>
@@ -44,6 +54,8 @@ public sealed class CompiledTemplates : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var withoutSecrets = SecretVariables.Keys.ToDictionary(name => name, _ => (string?)null);
+        var requiredOnly = new Dictionary<string, string?>(withoutSecrets) { [RequiredSecretVariable] = SecretVariables[RequiredSecretVariable] };
+        var unsigned = new Dictionary<string, string?>(withoutSecrets) { ["TENCENT_CALLBACK_TOKENS"] = UnsignedTencentApp };
         var withSecrets = SecretVariables.ToDictionary(variable => variable.Key, variable => (string?)variable.Value);
         var mainJson = Path.Combine(_outputFolder, "main.json");
         var parametersJson = Path.Combine(_outputFolder, "main.parameters.json");
@@ -51,11 +63,12 @@ public sealed class CompiledTemplates : IAsyncLifetime
 
         Version = await BicepCompiler.RunAsync(["--version"]);
         Build = await BicepCompiler.RunAsync(["build", MainTemplate, "--outfile", mainJson]);
-        BuildParameters = await BicepCompiler.RunAsync(["build-params", ParametersFile, "--outfile", parametersJson], withoutSecrets);
+        BuildParameters = await BicepCompiler.RunAsync(["build-params", ParametersFile, "--outfile", parametersJson], requiredOnly);
         BuildParametersWithSecrets = await BicepCompiler.RunAsync(["build-params", ParametersFile, "--outfile", parametersWithSecretsJson], withSecrets);
+        BuildParametersUnsigned = await BicepCompiler.RunAsync(["build-params", ParametersFile, "--stdout"], unsigned);
         // Linting main.bicep alone reports a module's errors only as "the referenced module has errors" and its
         // warnings not at all, so every file is linted.
-        Lint = await BicepCompiler.RunAsync(["lint", "--pattern", "infra/**/*.bicep*"], withoutSecrets);
+        Lint = await BicepCompiler.RunAsync(["lint", "--pattern", "infra/**/*.bicep*"], requiredOnly);
 
         _main = ReadIfBuilt(Build, mainJson);
         _parameters = ReadIfBuilt(BuildParameters, parametersJson);
@@ -108,6 +121,15 @@ public sealed partial class ArmTemplate(JsonElement root)
     public JsonElement Parameter(string name) => Root.GetProperty("parameters").GetProperty(name);
 
     public JsonElement Variable(string name) => Root.GetProperty("variables").GetProperty(name);
+
+    /// <summary>The type definition (<c>definitions</c>) a parameter of a user-defined type refers to.</summary>
+    public JsonElement DefinitionOf(JsonElement parameter)
+    {
+        var reference = parameter.GetProperty("$ref").GetString()!;
+        const string prefix = "#/definitions/";
+        Assert.StartsWith(prefix, reference, StringComparison.Ordinal);
+        return Root.GetProperty("definitions").GetProperty(reference[prefix.Length..]);
+    }
 
     public JsonElement Outputs => Root.GetProperty("outputs");
 

@@ -1,9 +1,10 @@
 // The Flex Consumption plan and the function app. The app is a custom handler (runtime `custom`): the
 // package holds host.json, the function folders and the self-contained linux-x64 handler the host starts.
-// Every connection is identity-based through the one user-assigned identity; no key or connection string
-// with a secret is stored, except the callback secrets the IM platforms need.
+// Every connection is identity-based through the one user-assigned identity, and the callback secrets the IM
+// platforms need are Key Vault references resolved with that identity: no key, token or connection string with a
+// secret is stored in the app's settings.
 
-import { alwaysReadyType, callbackTokensType, inboundAllowListType, tagsType } from 'types.bicep'
+import { alwaysReadyType, callbackSecretNames, inboundAllowListType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the function app (globally unique host name).')
 param name string
@@ -63,18 +64,20 @@ param alwaysReady alwaysReadyType
 @description('Required. Inbound access rules (CIDR lists by purpose). When every list is empty the site accepts any caller.')
 param inboundAllowList inboundAllowListType
 
-@description('Optional. Tencent callback token per SdkAppid; an empty token accepts unsigned callbacks for that app.')
-param tencentCallbackTokens callbackTokensType = {}
+@description('Required. URI of the Key Vault holding the callback secrets, ending with a slash.')
+param keyVaultUri string
 
-@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
-param tencentMaxClockSkewSeconds int = 60
+@description('Optional. SdkAppids of the Tencent apps served; each has its token secret in the vault.')
+param tencentAppIds string[] = []
+
+@description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now, and how far any source time may be ahead of the receive time. 30 s bounds how long a leaked signed URL can be replayed while leaving room for Tencent\'s delivery and clock drift.')
+param tencentMaxClockSkewSeconds int = 30
 
 @description('Optional. App id OpenIM callbacks are stored under.')
 param openImAppId string = 'openim'
 
-@description('Optional. Secret path segment of the OpenIM callback URL; empty accepts OpenIM callbacks without a key.')
-@secure()
-param openImCallbackKey string = ''
+@description('Optional. Resource id of the subnet the app sends its outbound traffic through (private network); empty: none.')
+param virtualNetworkSubnetId string = ''
 
 @description('Optional. Largest callback body accepted, in bytes.')
 param callbackMaxBodyBytes int = 1048576
@@ -97,28 +100,22 @@ var alwaysReadyConfig = filter(
   group => group.instanceCount > 0
 )
 
-// Access restrictions apply to the whole site (App Service cannot filter by path), so the callback and query
-// lists are merged into one allow list; the deployment (SCM) site keeps its own, open, rules.
+// Access restrictions apply to the whole site (App Service cannot filter by path), so the platform and query lists
+// are merged into one allow list; the deployment (SCM) site keeps its own, open, rules.
 var allowRules = concat(
-  map(range(0, length(inboundAllowList.callbacks)), i => {
-    name: 'callbacks-${i}'
-    ipAddress: inboundAllowList.callbacks[i]
-    action: 'Allow'
-    priority: 100 + i
-  }),
-  map(range(0, length(inboundAllowList.queries)), i => {
-    name: 'queries-${i}'
-    ipAddress: inboundAllowList.queries[i]
-    action: 'Allow'
-    priority: 500 + i
-  })
+  allowRulesFor('tencent', 100, inboundAllowList.tencent),
+  allowRulesFor('openim', 400, inboundAllowList.openIm),
+  allowRulesFor('queries', 500, inboundAllowList.queries)
 )
 
-// One setting per Tencent app: Tencent__Apps__<SdkAppid>__CallbackToken.
+// A versionless secret URI, so a new secret version reaches the app without a redeployment.
+var openImCallbackKeyReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.openImCallbackKey})'
+
+// One setting per Tencent app: Tencent__Apps__<SdkAppid>__CallbackToken, a reference to that app's token secret.
 var tencentAppSettings = toObject(
-  items(tencentCallbackTokens),
-  app => 'Tencent__Apps__${app.key}__CallbackToken',
-  app => app.value
+  tencentAppIds,
+  appId => 'Tencent__Apps__${appId}__CallbackToken',
+  appId => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.tencentCallbackTokenPrefix}${appId})'
 )
 
 var identityAppSettings = {
@@ -147,10 +144,27 @@ var productAppSettings = {
   RelationshipEventsQueue: relationshipEventsQueueName
   Tencent__MaxClockSkewSeconds: string(tencentMaxClockSkewSeconds)
   OpenIm__AppId: openImAppId
-  OpenIm__CallbackKey: openImCallbackKey
+  OpenIm__CallbackKey: openImCallbackKeyReference
   Callbacks__MaxBodyBytes: string(callbackMaxBodyBytes)
   Callbacks__MaxPairs: string(callbackMaxPairs)
 }
+
+@description('One App Service access restriction that lets a range in.')
+type allowRuleType = {
+  name: string
+  ipAddress: string
+  action: 'Allow'
+  priority: int
+}
+
+@description('Allow rules named <purpose>-<n> from priority firstPriority on; a bare address becomes a /32 (IPv4) or /128 (IPv6) range, as GetIPList returns some.')
+func allowRulesFor(purpose string, firstPriority int, addresses string[]) allowRuleType[] =>
+  map(range(0, length(addresses)), i => {
+    name: '${purpose}-${i}'
+    ipAddress: contains(addresses[i], '/') ? addresses[i] : '${addresses[i]}/${contains(addresses[i], ':') ? 128 : 32}'
+    action: 'Allow'
+    priority: firstPriority + i
+  })
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -180,7 +194,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Public even with the private network: the IM platforms call in over the internet (inboundAllowList narrows it).
     publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    keyVaultReferenceIdentity: identityResourceId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'

@@ -1,7 +1,7 @@
 // Least-privilege role assignments for the app's identity, and optional read access for an operator.
 // Assignment names are deterministic (guid of scope, principal and role), so redeploying is idempotent.
 
-import { principalTypeType } from 'types.bicep'
+import { callbackSecretNames, principalTypeType } from 'types.bicep'
 
 @description('Required. Principal id of the function app identity.')
 param appPrincipalId string
@@ -17,6 +17,12 @@ param queueName string
 
 @description('Required. Name of the Application Insights component.')
 param applicationInsightsName string
+
+@description('Required. Name of the Key Vault holding the callback secrets.')
+param keyVaultName string
+
+@description('Required. SdkAppids of the Tencent apps served, one token secret each.')
+param tencentAppIds string[]
 
 @description('Optional. Also grant Azure Service Bus Data Owner on the queue (not the namespace). The Functions scale controller needs the Manage right to read the queue length; without it, scaling sees only whether a message is waiting.')
 param grantQueueManageForScaling bool = true
@@ -36,6 +42,7 @@ var roles = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -53,6 +60,21 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
+
+resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
+
+  resource openImCallbackKey 'secrets' existing = {
+    name: callbackSecretNames.openImCallbackKey
+  }
+}
+
+resource tencentCallbackTokens 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = [
+  for appId in tencentAppIds: {
+    parent: keyVault
+    name: '${callbackSecretNames.tencentCallbackTokenPrefix}${appId}'
+  }
+]
 
 // The host keeps its keys, locks and leases in blobs of AzureWebJobsStorage (Blob Data Owner is the role the
 // Functions docs require for it); it also covers reading the package from the deployment container.
@@ -118,6 +140,30 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalType: 'ServicePrincipal'
   }
 }
+
+// Each callback secret on its own, never the vault: the app resolves its Key Vault references with these and can
+// read no other secret, nor list, change or delete any.
+resource appOpenImKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault::openImCallbackKey.id, appPrincipalId, roles.keyVaultSecretsUser)
+  scope: keyVault::openImCallbackKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appTencentTokenReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (appId, i) in tencentAppIds: {
+    name: guid(tencentCallbackTokens[i].id, appPrincipalId, roles.keyVaultSecretsUser)
+    scope: tencentCallbackTokens[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
 
 resource operatorTableReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(storage.id, operatorPrincipalId, roles.storageTableDataReader)

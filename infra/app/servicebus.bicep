@@ -8,6 +8,9 @@ import { queueSettingsType, serviceBusSkuType, tagsType } from 'types.bicep'
 @maxLength(50)
 param name string
 
+@description('Optional. Refuse every caller from outside the private network: the namespace is reached through its private endpoints only (vnetEnabled).')
+param privateNetworkOnly bool = false
+
 @description('Required. Azure region of the namespace.')
 param location string
 
@@ -45,7 +48,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
   }
 }
 

@@ -8,6 +8,9 @@ import { storageSkuType, tagsType } from 'types.bicep'
 @maxLength(24)
 param name string
 
+@description('Optional. Refuse every caller from outside the private network: the account is reached through its private endpoints only (vnetEnabled).')
+param privateNetworkOnly bool = false
+
 @description('Required. Azure region of the account.')
 param location string
 
@@ -39,11 +42,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
     dnsEndpointType: 'Standard'
     networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      bypass: privateNetworkOnly ? 'None' : 'AzureServices'
+      defaultAction: privateNetworkOnly ? 'Deny' : 'Allow'
     }
   }
 }

@@ -8,8 +8,10 @@ type tagsType = {
 
 @export()
 @secure()
-@description('Tencent callback token per SdkAppid (empty string: unsigned callbacks accepted), for example {"1400000001": "token"}.')
+@description('Tencent callback token per SdkAppid, for example {"1400000001": "<token>"}. Every app must sign its callbacks: a token is 16 to 128 characters (Tencent allows up to 128; the app refuses shorter ones).')
 type callbackTokensType = {
+  @minLength(16)
+  @maxLength(128)
   *: string
 }
 
@@ -26,12 +28,18 @@ type alwaysReadyType = {
 }
 
 @export()
-@description('CIDR ranges allowed to reach the function app, by purpose. All empty: no restriction.')
+@description('Addresses allowed to reach the function app, by who calls it: IPv4 or IPv6 addresses (counted as /32 or /128) or CIDR ranges. All empty: no restriction.')
 type inboundAllowListType = {
-  @description('Ranges the IM platforms call the callback URLs from.')
-  callbacks: string[]
+  @description('Tencent Cloud Chat webhook egress addresses: the IPList the REST API v4/ConfigSvc/GetIPList returns for nettype=5 (servers in the Chinese mainland and Hong Kong) or nettype=6 (elsewhere), pasted as is.')
+  @maxLength(200)
+  tencent: string[]
 
-  @description('Ranges of query API clients and operators. Access restrictions are site-wide, so they must be listed as soon as callbacks are.')
+  @description('Egress addresses of your OpenIM server (it is self-hosted: the public address or NAT gateway it calls out from).')
+  @maxLength(50)
+  openIm: string[]
+
+  @description('Query API clients and operators. Access restrictions are site-wide, so list them as soon as a platform list is set.')
+  @maxLength(200)
   queries: string[]
 }
 
@@ -64,3 +72,10 @@ type storageSkuType = 'Standard_LRS' | 'Standard_ZRS' | 'Standard_GRS' | 'Standa
 @export()
 @description('Kinds of principal a role can be assigned to.')
 type principalTypeType = 'User' | 'Group' | 'ServicePrincipal'
+
+@export()
+@description('Names of the Key Vault secrets holding the callback secrets; a Tencent token\'s secret is the prefix and its SdkAppid.')
+var callbackSecretNames = {
+  openImCallbackKey: 'openim-callback-key'
+  tencentCallbackTokenPrefix: 'tencent-callback-token-'
+}
