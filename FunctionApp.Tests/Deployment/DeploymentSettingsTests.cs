@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FunctionApp.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace FunctionApp.Tests.Deployment;
 
@@ -29,6 +30,7 @@ public class DeploymentSettingsTests
         [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
         [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
         [AppSettingNames.StandaloneQueueDrainEnabled] = "standalone only: on Azure ReceiveCallback and ApplyRelationshipEvents already scale apart",
+        [AppSettingNames.CallbacksAllowUnsigned] = "local runs and tests only: a deployment must sign its callbacks, so startup refuses unsigned ones",
         [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };
 
@@ -82,6 +84,7 @@ public class DeploymentSettingsTests
         var bicepNames = BicepAppSettingNames();
         Assert.DoesNotContain(bicepNames, name => name.StartsWith("QueryApi__", StringComparison.Ordinal));
         Assert.DoesNotContain(bicepNames, name => name.StartsWith("Benchmark__", StringComparison.Ordinal));
+        Assert.DoesNotContain(AppSettingNames.CallbacksAllowUnsigned.Replace(":", "__", StringComparison.Ordinal), bicepNames);
         Assert.DoesNotContain(AppSettingNames.Port, bicepNames);
         Assert.DoesNotContain(AppSettingNames.FunctionsCustomHandlerPort, bicepNames);
         // Flex Consumption takes the runtime from functionAppConfig.runtime and refuses this setting.
@@ -137,6 +140,13 @@ public class DeploymentSettingsTests
         Assert.All(
             values.EnumerateObject(),
             setting => Assert.Equal(JsonValueKind.String, setting.Value.ValueKind));
+
+        // func start with the sample as it is must not stop at the unsigned-callback or key-length checks.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(values.EnumerateObject().Select(setting =>
+                KeyValuePair.Create(setting.Name.Replace("__", ":", StringComparison.Ordinal), setting.Value.GetString())))
+            .Build();
+        Assert.Empty(ProtocolConfiguration.Read(configuration).Warnings);
     }
 
     [Fact]

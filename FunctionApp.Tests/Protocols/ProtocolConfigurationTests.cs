@@ -11,7 +11,7 @@ public class ProtocolConfigurationTests
     [Fact]
     public void Defaults_apply_when_nothing_is_configured()
     {
-        var (options, warnings) = ProtocolConfiguration.Read(InMemory([]));
+        var (options, warnings) = ProtocolConfiguration.Read(InMemory(new() { [AppSettingNames.CallbacksAllowUnsigned] = "true" }));
         Assert.Empty(options.Tencent.Apps);
         Assert.Equal(60, options.Tencent.MaxClockSkewSeconds);
         Assert.Equal("openim", options.OpenIm.AppId);
@@ -45,16 +45,38 @@ public class ProtocolConfigurationTests
     }
 
     [Fact]
-    public void An_app_without_a_token_is_served_unsigned_with_a_warning()
+    public void An_app_without_a_token_stops_startup_unless_unsigned_callbacks_are_allowed()
     {
-        var (options, warnings) = ProtocolConfiguration.Read(InMemory(new()
+        var settings = new Dictionary<string, string?>
         {
             ["Tencent:Apps:1400000003:CallbackToken"] = "",
-            ["OpenIm:CallbackKey"] = "k",
-        }));
+            ["OpenIm:CallbackKey"] = "openim-key-0123456789",
+        };
+        var refused = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        Assert.Contains("Tencent:Apps:1400000003:CallbackToken", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(AppSettingNames.CallbacksAllowUnsigned, refused.Message, StringComparison.Ordinal);
+
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "true";
+        var (options, warnings) = ProtocolConfiguration.Read(InMemory(settings));
         Assert.Equal("", options.Tencent.Apps["1400000003"]);
-        var warning = Assert.Single(warnings);
-        Assert.Contains("1400000003", warning, StringComparison.Ordinal);
+        Assert.Contains(warnings, w => w.Contains("1400000003", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains(AppSettingNames.CallbacksAllowUnsigned, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void No_openim_key_stops_startup_unless_unsigned_callbacks_are_allowed()
+    {
+        var settings = new Dictionary<string, string?> { ["Tencent:Apps:1400000001:CallbackToken"] = "tencent-token-0123456789" };
+        var refused = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        Assert.Contains(AppSettingNames.OpenImCallbackKey, refused.Message, StringComparison.Ordinal);
+        Assert.Contains(AppSettingNames.CallbacksAllowUnsigned, refused.Message, StringComparison.Ordinal);
+
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "false";
+        Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "yes please";
+        Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "True";
+        Assert.Null(ProtocolConfiguration.Read(InMemory(settings)).Options.OpenIm.CallbackKey);
     }
 
     [Fact]
@@ -91,7 +113,11 @@ public class ProtocolConfigurationTests
     [InlineData("OpenIm:CallbackKey", "a/b")]
     public void A_malformed_setting_fails_with_its_name(string name, string value)
     {
-        var ex = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(new() { [name] = value })));
+        var ex = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(new()
+        {
+            [name] = value,
+            [AppSettingNames.CallbacksAllowUnsigned] = "true",
+        })));
         Assert.Contains(name, ex.Message, StringComparison.Ordinal);
     }
 }

@@ -25,6 +25,13 @@ public static class AppSettingNames
     /// <summary>Largest callback body accepted, in bytes (default 1 MiB); larger ones get 413.</summary>
     public const string CallbacksMaxBodyBytes = "Callbacks:MaxBodyBytes";
 
+    /// <summary>
+    /// "true" lets the app start with a Tencent app that has no callback token or without an OpenIM callback key,
+    /// accepting their callbacks unsigned (default false: startup stops with the setting named). For the one-command
+    /// local run and tests only; never set it on a deployment.
+    /// </summary>
+    public const string CallbacksAllowUnsigned = "Callbacks:AllowUnsigned";
+
     /// <summary>Most pairs or items accepted in one callback (default 1000).</summary>
     public const string CallbacksMaxPairs = "Callbacks:MaxPairs";
 

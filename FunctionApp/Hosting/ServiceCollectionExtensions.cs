@@ -84,18 +84,8 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>Whether this standalone instance applies queued batches; a value other than true or false stops startup.</summary>
-    internal static bool DrainEnabled(IConfiguration configuration)
-    {
-        var text = configuration[AppSettingNames.StandaloneQueueDrainEnabled];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return true;
-        }
-
-        return bool.TryParse(text.Trim(), out var enabled)
-            ? enabled
-            : throw new InvalidOperationException($"{AppSettingNames.StandaloneQueueDrainEnabled} must be true or false; it is '{text}'.");
-    }
+    internal static bool DrainEnabled(IConfiguration configuration) =>
+        SettingValues.Bool(configuration, AppSettingNames.StandaloneQueueDrainEnabled, fallback: true);
 
     /// <summary>
     /// Largest queue message the ingestor writes: Service Bus Standard takes 256 KB, so Functions mode keeps the
