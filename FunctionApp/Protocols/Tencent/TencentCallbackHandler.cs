@@ -37,7 +37,8 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
             }
         }
 
-        var requestTime = ParseRequestTime(requestTimeText);
+        var maxSkew = TimeSpan.FromSeconds(options.MaxClockSkewSeconds);
+        var requestTime = NotAhead(ParseRequestTime(requestTimeText), "RequestTime", callback.ReceivedAt, maxSkew);
         if (callback.RestPath.Trim('/').Length > 0)
         {
             throw new CallbackRejectedException(CallbackProblemKind.NotFound,
@@ -67,7 +68,7 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
         }
 
         var (events, eventTime, answer) = Read(known, root);
-        var sourceTime = eventTime is { } ms ? FromUnixMilliseconds(ms, "EventTime") : requestTime;
+        var sourceTime = eventTime is { } ms ? NotAhead(FromUnixMilliseconds(ms, "EventTime"), "EventTime", callback.ReceivedAt, maxSkew) : requestTime;
         return new NormalizedCallback(
             Platform,
             appId,
@@ -176,6 +177,21 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
         }
 
         return DateTimeOffset.FromUnixTimeSeconds(seconds);
+    }
+
+    /// <summary>
+    /// The source time orders an edge's events, so a time in the future would beat every later event and freeze the
+    /// edge: one more than the allowed skew ahead of the receive time is refused, whether or not the callback is signed.
+    /// </summary>
+    private static DateTimeOffset? NotAhead(DateTimeOffset? time, string field, DateTimeOffset receivedAt, TimeSpan maxSkew)
+    {
+        if (time is { } value && value - receivedAt > maxSkew)
+        {
+            throw new CallbackRejectedException(CallbackProblemKind.InvalidValue, string.Create(CultureInfo.InvariantCulture,
+                $"{field} is {(long)(value - receivedAt).TotalSeconds} s ahead of the receive time; at most {(long)maxSkew.TotalSeconds} s is accepted."));
+        }
+
+        return time;
     }
 
     private static DateTimeOffset FromUnixMilliseconds(long milliseconds, string field) =>
