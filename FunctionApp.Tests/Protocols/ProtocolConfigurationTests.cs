@@ -13,7 +13,7 @@ public class ProtocolConfigurationTests
     {
         var (options, warnings) = ProtocolConfiguration.Read(InMemory(new() { [AppSettingNames.CallbacksAllowUnsigned] = "true" }));
         Assert.Empty(options.Tencent.Apps);
-        Assert.Equal(60, options.Tencent.MaxClockSkewSeconds);
+        Assert.Equal(30, options.Tencent.MaxClockSkewSeconds);
         Assert.Equal("openim", options.OpenIm.AppId);
         Assert.Null(options.OpenIm.CallbackKey);
         Assert.Equal(1024 * 1024, options.Limits.MaxBodyBytes);

@@ -55,7 +55,7 @@ public class SourceTimeTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(30)] // the furthest ahead an add is accepted with a 30 s skew
+    [InlineData(30)] // the default skew: the furthest ahead an add is accepted
     [InlineData(9_999_999_999L - 1_700_000_000L)] // an add claiming the year 2286
     public void A_later_delete_always_wins_over_any_add_that_was_accepted(long secondsAhead)
     {
@@ -68,6 +68,13 @@ public class SourceTimeTests
         var deleteReceived = ReceivedAt.AddSeconds(Skew + 1);
         var delete = Ingestor().Ingest(Unsigned(TencentCommands.FriendDelete, deleteReceived.ToUnixTimeSeconds(), deleteReceived));
         Assert.True(EventVersion.IsNewer(VersionOf(delete), VersionOf(add)), "a delete sent after the add must win");
+    }
+
+    [Fact]
+    public void The_default_skew_is_30_seconds_and_a_45_second_old_signature_is_refused()
+    {
+        Assert.Equal(30, Skew);
+        HostileBodyTests.AssertRefused("tencent", Ingestor().Ingest(SignedTencent(TencentCommands.FriendDelete, Pair("Sns.CallbackFriendDelete"), Now - 45)), 401);
     }
 
     private static string VersionOf(IngestResult result)

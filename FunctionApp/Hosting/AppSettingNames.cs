@@ -13,7 +13,7 @@ public static class AppSettingNames
     /// <summary>Child of each Tencent app: the callback token from the console; empty means unsigned callbacks are accepted.</summary>
     public const string TencentCallbackTokenKey = "CallbackToken";
 
-    /// <summary>How far a signed callback's RequestTime may be from now, in seconds (default 60).</summary>
+    /// <summary>How far a signed callback's RequestTime may be from now, and any source time ahead of it, in seconds (default 30).</summary>
     public const string TencentMaxClockSkewSeconds = "Tencent:MaxClockSkewSeconds";
 
     /// <summary>The app id OpenIM callbacks are stored under (default "openim").</summary>
