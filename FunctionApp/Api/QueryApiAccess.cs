@@ -15,11 +15,15 @@ public enum QueryApiAccessDecision
 /// <summary>
 /// Who may read the query API. Functions mode: the Functions host has already checked the function key
 /// (<c>authLevel: function</c>) and is the only caller on the loopback port. Standalone: a configured key in
-/// <c>x-api-key</c>; with no key configured, loopback callers only.
+/// <c>x-api-key</c>; with no key configured, connections that arrived on a loopback address only. That is the
+/// server side of the connection, which the kernel sets and no header can change: the client address is not used,
+/// because with forwarded headers trusted (<c>ASPNETCORE_FORWARDEDHEADERS_ENABLED=true</c>) any caller can claim
+/// 127.0.0.1 in <c>X-Forwarded-For</c>, and packets to 127.0.0.0/8 or ::1 never come in from another machine.
 /// </summary>
 public static class QueryApiAccess
 {
-    public static QueryApiAccessDecision Decide(HostingMode mode, QueryApiKeys keys, IPAddress? remoteAddress, string? presentedKey)
+    /// <param name="arrivedOn">The local address the connection was accepted on (<c>HttpContext.Connection.LocalIpAddress</c>).</param>
+    public static QueryApiAccessDecision Decide(HostingMode mode, QueryApiKeys keys, IPAddress? arrivedOn, string? presentedKey)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (mode == HostingMode.Functions)
@@ -37,9 +41,9 @@ public static class QueryApiAccess
             return keys.Accepts(presentedKey) ? QueryApiAccessDecision.Allowed : QueryApiAccessDecision.KeyRejected;
         }
 
-        // A dual-stack listener reports IPv4 callers as IPv4-mapped IPv6 addresses.
-        var caller = remoteAddress is { IsIPv4MappedToIPv6: true } ? remoteAddress.MapToIPv4() : remoteAddress;
-        return caller is not null && IPAddress.IsLoopback(caller)
+        // A dual-stack listener reports IPv4 addresses as IPv4-mapped IPv6 addresses.
+        var local = arrivedOn is { IsIPv4MappedToIPv6: true } ? arrivedOn.MapToIPv4() : arrivedOn;
+        return local is not null && IPAddress.IsLoopback(local)
             ? QueryApiAccessDecision.Allowed
             : QueryApiAccessDecision.NotLoopback;
     }
@@ -52,7 +56,7 @@ public static class QueryApiAccess
         var decision = Decide(
             services.GetRequiredService<HostingEndpoint>().Mode,
             services.GetRequiredService<QueryApiKeys>(),
-            context.Connection.RemoteIpAddress,
+            context.Connection.LocalIpAddress,
             presented);
 
         switch (decision)
@@ -70,7 +74,7 @@ public static class QueryApiAccess
                 return false;
             default:
                 await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, Problems.LoopbackOnly, "Loopback callers only",
-                    "No query API key is configured (QueryApi:Keys), so the query API answers callers on this machine only.");
+                    "No query API key is configured (QueryApi:Keys), so the query API answers connections made to a loopback address of this machine only.");
                 return false;
         }
     }
