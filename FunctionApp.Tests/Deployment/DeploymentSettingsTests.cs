@@ -30,6 +30,10 @@ public class DeploymentSettingsTests
         [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
         [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
         [AppSettingNames.StandaloneQueueDrainEnabled] = "standalone only: on Azure ReceiveCallback and ApplyRelationshipEvents already scale apart",
+        [AppSettingNames.HttpMaxConcurrentConnections] = "standalone only: in Functions mode the host is the only caller and its front end sets the limits",
+        [AppSettingNames.HttpMinRequestBodyBytesPerSecond] = "standalone only: in Functions mode the host reads the body before it invokes the handler",
+        [AppSettingNames.HttpRequestHeadersTimeoutSeconds] = "standalone only: in Functions mode the host's front end receives the request",
+        [AppSettingNames.HttpRequestTimeoutSeconds] = "standalone only: in Functions mode functionTimeout in host.json bounds an invocation",
         [AppSettingNames.CallbacksAllowUnsigned] = "local runs and tests only: a deployment must sign its callbacks, so startup refuses unsigned ones",
         [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };

@@ -36,6 +36,8 @@ internal sealed class RecordingCallbackIngestor(Func<InboundCallback, IngestResu
         Received.Enqueue(callback);
         return script(callback);
     }
+
+    public IngestResult? RefuseBeforeBody(InboundCallback callback) => null;
 }
 
 /// <summary>Records enqueued batches; fails when told to.</summary>

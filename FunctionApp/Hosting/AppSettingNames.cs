@@ -62,6 +62,18 @@ public static class AppSettingNames
     /// </summary>
     public const string StandaloneQueueDrainEnabled = "StandaloneQueue:DrainEnabled";
 
+    /// <summary>Standalone only: most connections served at once; more are closed at once (default 500).</summary>
+    public const string HttpMaxConcurrentConnections = "Http:MaxConcurrentConnections";
+
+    /// <summary>Standalone only: slowest request body accepted after a 5 s grace period, in bytes per second (default 4096).</summary>
+    public const string HttpMinRequestBodyBytesPerSecond = "Http:MinRequestBodyBytesPerSecond";
+
+    /// <summary>Standalone only: seconds a client has to send its request headers (default 10).</summary>
+    public const string HttpRequestHeadersTimeoutSeconds = "Http:RequestHeadersTimeoutSeconds";
+
+    /// <summary>Standalone only: seconds after which any request is ended, with 504 if nothing was answered yet (default 30).</summary>
+    public const string HttpRequestTimeoutSeconds = "Http:RequestTimeoutSeconds";
+
     /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
     public const string ServiceBusConnection = "ServiceBusConnection";
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FunctionApp.Protocols;
 using FunctionApp.Protocols.OpenIm;
 using FunctionApp.Protocols.Tencent;
@@ -35,7 +34,7 @@ public static class ProtocolConfiguration
         }
 
         var tencent = new TencentOptions { Apps = apps };
-        tencent.MaxClockSkewSeconds = PositiveInt(configuration, AppSettingNames.TencentMaxClockSkewSeconds, tencent.MaxClockSkewSeconds);
+        tencent.MaxClockSkewSeconds = SettingValues.PositiveInt(configuration, AppSettingNames.TencentMaxClockSkewSeconds, tencent.MaxClockSkewSeconds);
 
         var openIm = new OpenImOptions();
         var appId = configuration[AppSettingNames.OpenImAppId];
@@ -58,8 +57,8 @@ public static class ProtocolConfiguration
         RefuseUnsignedUnlessAllowed(configuration, unsigned, warnings);
 
         var limits = new CallbackLimits();
-        limits.MaxBodyBytes = PositiveInt(configuration, AppSettingNames.CallbacksMaxBodyBytes, limits.MaxBodyBytes);
-        limits.MaxPairs = PositiveInt(configuration, AppSettingNames.CallbacksMaxPairs, limits.MaxPairs);
+        limits.MaxBodyBytes = SettingValues.PositiveInt(configuration, AppSettingNames.CallbacksMaxBodyBytes, limits.MaxBodyBytes);
+        limits.MaxPairs = SettingValues.PositiveInt(configuration, AppSettingNames.CallbacksMaxPairs, limits.MaxPairs);
 
         return new ProtocolConfigurationResult(new ProtocolOptions { Tencent = tencent, OpenIm = openIm, Limits = limits }, warnings);
     }
@@ -84,18 +83,5 @@ public static class ProtocolConfiguration
 
         warnings.AddRange(unsigned.Select(problem => problem + "."));
         warnings.Add($"{AppSettingNames.CallbacksAllowUnsigned} is true: unsigned callbacks are accepted. Never set it on a deployment.");
-    }
-
-    private static int PositiveInt(IConfiguration configuration, string name, int fallback)
-    {
-        var text = configuration[name];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw new InvalidOperationException($"{name} must be a positive whole number; it is '{text}'.");
     }
 }

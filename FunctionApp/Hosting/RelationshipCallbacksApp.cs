@@ -16,6 +16,7 @@ public static class RelationshipCallbacksApp
         var builder = WebApplication.CreateSlimBuilder(args);
         var configuration = builder.Configuration;
         var endpoint = HostingEndpoint.From(configuration);
+        var standaloneLimits = endpoint.Mode == HostingMode.Standalone ? HttpServerLimits.Read(configuration) : null;
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -27,6 +28,7 @@ public static class RelationshipCallbacksApp
             else
             {
                 kestrel.ListenAnyIP(endpoint.Port);
+                standaloneLimits!.ApplyTo(kestrel);
             }
 
             kestrel.AddServerHeader = false;
@@ -47,12 +49,22 @@ public static class RelationshipCallbacksApp
             .AddRelationshipStore(configuration, endpoint.Mode)
             .AddRelationshipQueue(configuration, endpoint.Mode);
 
+        if (standaloneLimits is not null)
+        {
+            builder.Services.AddRequestTimeouts(standaloneLimits.ApplyTo);
+        }
+
         customize?.Invoke(builder);
 
         var app = builder.Build();
         LogStartupWarnings(app, endpoint);
         app.UseStatusCodePages(context =>
             context.HttpContext.Response.HasStarted ? Task.CompletedTask : Problems.ForBareStatusCodeAsync(context.HttpContext));
+        if (standaloneLimits is not null)
+        {
+            app.UseRequestTimeouts();
+        }
+
         app.MapRelationshipCallbackEndpoints(endpoint.Mode, BenchmarkBaselineEndpoint.IsEnabled(configuration));
         return app;
     }
