@@ -55,3 +55,25 @@ public sealed class KeylessQueryApiTests
         Assert.Equal(200, await GetStatusAsync(IPAddress.IPv6Loopback, app.BaseAddress.Port, FriendsPath));
     }
 }
+
+/// <summary>Query API keys travel in headers: a key in the URL would end up in proxy logs and request telemetry.</summary>
+public sealed class QueryKeyInUrlTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_key_in_the_code_query_parameter_is_refused(bool functionsMode)
+    {
+        var queries = new ScriptedRelationshipQueries();
+        await using var app = functionsMode
+            ? await TestApp.StartFunctionsAsync(s => s.AddSingleton<IRelationshipQueries>(queries))
+            : await TestApp.StartStandaloneAsync(s => s.AddSingleton<IRelationshipQueries>(queries));
+
+        using var response = await app.Client.GetAsync(new Uri("api/v1/apps/a/users/u/friends?code=some-function-key", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("x-functions-key", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(queries.Calls);
+    }
+}
+

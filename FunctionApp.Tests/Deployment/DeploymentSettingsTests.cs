@@ -309,3 +309,21 @@ public class DeploymentSettingsTests
     private static JsonElement Binding(string function, string name) =>
         Assert.Single(Bindings(function), binding => binding.GetProperty("name").GetString() == name);
 }
+
+/// <summary>What the Functions host's own telemetry records: no request URLs or dependency calls carrying keys.</summary>
+public class TelemetrySettingsTests
+{
+    [Fact]
+    public void Host_json_turns_off_the_tracking_that_records_urls_with_keys()
+    {
+        using var host = DeploymentFiles.Json("host.json");
+        var insights = host.RootElement.GetProperty("logging").GetProperty("applicationInsights");
+
+        // The host's forward to the handler is an HTTP dependency whose URL holds the OpenIM key segment and code=.
+        Assert.False(insights.GetProperty("enableDependencyTracking").GetBoolean());
+
+        // With extended collection on, ASP.NET Core request tracking records the full URL with its query string;
+        // off, the host names each request after its function and records no URL.
+        Assert.False(insights.GetProperty("httpAutoCollectionOptions").GetProperty("enableHttpTriggerExtendedInfoCollection").GetBoolean());
+    }
+}

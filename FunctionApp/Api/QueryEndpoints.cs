@@ -13,8 +13,19 @@ internal static class QueryEndpoints
     public const int DefaultTop = 100;
     public const int MaxTop = 1000;
 
+    /// <summary>The Functions host's function-key query parameter: keys belong in a header, never in a URL.</summary>
+    public const string FunctionKeyQueryParameter = "code";
+
     public static async Task HandleAsync(HttpContext context)
     {
+        // A URL is written to proxy logs and request telemetry, so a key in it is refused even where the host took it.
+        if (context.Request.Query.ContainsKey(FunctionKeyQueryParameter))
+        {
+            await Problems.InvalidParameterAsync(context,
+                "Send the key in a header (x-functions-key on Azure Functions, x-api-key standalone), not in the code query parameter.");
+            return;
+        }
+
         if (!await QueryApiAccess.AuthorizeAsync(context))
         {
             return;
