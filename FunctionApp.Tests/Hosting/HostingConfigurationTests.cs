@@ -50,6 +50,15 @@ public class HostingConfigurationTests
     }
 
     [Fact]
+    public void A_query_api_key_shorter_than_the_minimum_stops_startup_without_printing_it()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => QueryApiKeys.Read(Settings(("QueryApi:Keys", "long-enough-key-0123,tiny-key"))));
+        Assert.Contains(AppSettingNames.QueryApiKeys, error.Message, StringComparison.Ordinal);
+        Assert.Contains("16", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("tiny-key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Body_limit_the_hosts_enforce_is_the_protocol_setting()
     {
         Assert.Equal(1024 * 1024, BodyLimitOf(Settings()).MaxBodyBytes);
@@ -64,13 +73,13 @@ public class HostingConfigurationTests
     [Fact]
     public void Query_api_keys_are_comma_separated_trimmed_and_compared_exactly()
     {
-        var keys = QueryApiKeys.Read(Settings(("QueryApi:Keys", " alpha ,beta,, ")));
+        var keys = QueryApiKeys.Read(Settings(("QueryApi:Keys", " alpha-key-0123456789 ,beta-key-0123456789,, ")));
 
         Assert.True(keys.AreConfigured);
-        Assert.True(keys.Accepts("alpha"));
-        Assert.True(keys.Accepts("beta"));
-        Assert.False(keys.Accepts("Alpha"));
-        Assert.False(keys.Accepts("alph"));
+        Assert.True(keys.Accepts("alpha-key-0123456789"));
+        Assert.True(keys.Accepts("beta-key-0123456789"));
+        Assert.False(keys.Accepts("Alpha-key-0123456789"));
+        Assert.False(keys.Accepts("alpha-key-012345678"));
         Assert.False(keys.Accepts(""));
         Assert.False(keys.Accepts(null));
         Assert.False(QueryApiKeys.Read(Settings()).AreConfigured);

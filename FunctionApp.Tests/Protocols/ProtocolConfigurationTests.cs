@@ -29,17 +29,17 @@ public class ProtocolConfigurationTests
     {
         var (options, warnings) = ProtocolConfiguration.Read(InMemory(new()
         {
-            [$"{AppSettingNames.TencentApps}:1400000001:{AppSettingNames.TencentCallbackTokenKey}"] = "tok1",
-            [$"{AppSettingNames.TencentApps}:1400000002:{AppSettingNames.TencentCallbackTokenKey}"] = "tok2",
+            [$"{AppSettingNames.TencentApps}:1400000001:{AppSettingNames.TencentCallbackTokenKey}"] = "tencent-token-0001",
+            [$"{AppSettingNames.TencentApps}:1400000002:{AppSettingNames.TencentCallbackTokenKey}"] = "tencent-token-0002",
             [AppSettingNames.TencentMaxClockSkewSeconds] = "120",
             [AppSettingNames.OpenImAppId] = "tenant-a",
-            [AppSettingNames.OpenImCallbackKey] = "k3y",
+            [AppSettingNames.OpenImCallbackKey] = "openim-key-0123456789",
             [AppSettingNames.CallbacksMaxBodyBytes] = "2048",
             [AppSettingNames.CallbacksMaxPairs] = "10",
         }));
-        Assert.Equal(new Dictionary<string, string> { ["1400000001"] = "tok1", ["1400000002"] = "tok2" }, options.Tencent.Apps);
+        Assert.Equal(new Dictionary<string, string> { ["1400000001"] = "tencent-token-0001", ["1400000002"] = "tencent-token-0002" }, options.Tencent.Apps);
         Assert.Equal(120, options.Tencent.MaxClockSkewSeconds);
-        Assert.Equal(("tenant-a", "k3y"), (options.OpenIm.AppId, options.OpenIm.CallbackKey));
+        Assert.Equal(("tenant-a", "openim-key-0123456789"), (options.OpenIm.AppId, options.OpenIm.CallbackKey));
         Assert.Equal((2048, 10), (options.Limits.MaxBodyBytes, options.Limits.MaxPairs));
         Assert.Empty(warnings);
     }
@@ -86,14 +86,14 @@ public class ProtocolConfigurationTests
         var names = new[] { prefix + "Tencent__Apps__1400000001__CallbackToken", prefix + "OpenIm__CallbackKey", prefix + "Callbacks__MaxPairs" };
         try
         {
-            Environment.SetEnvironmentVariable(names[0], "env-token");
-            Environment.SetEnvironmentVariable(names[1], "env-key");
+            Environment.SetEnvironmentVariable(names[0], "env-tencent-token-0001");
+            Environment.SetEnvironmentVariable(names[1], "env-openim-key-0001");
             Environment.SetEnvironmentVariable(names[2], "7");
             var configuration = new ConfigurationBuilder().AddEnvironmentVariables(prefix).Build();
 
             var (options, warnings) = ProtocolConfiguration.Read(configuration);
-            Assert.Equal("env-token", options.Tencent.Apps["1400000001"]);
-            Assert.Equal("env-key", options.OpenIm.CallbackKey);
+            Assert.Equal("env-tencent-token-0001", options.Tencent.Apps["1400000001"]);
+            Assert.Equal("env-openim-key-0001", options.OpenIm.CallbackKey);
             Assert.Equal(7, options.Limits.MaxPairs);
             Assert.Empty(warnings);
         }
@@ -110,7 +110,9 @@ public class ProtocolConfigurationTests
     [InlineData("Callbacks:MaxBodyBytes", "lots")]
     [InlineData("Callbacks:MaxPairs", "0")]
     [InlineData("Tencent:MaxClockSkewSeconds", "-5")]
-    [InlineData("OpenIm:CallbackKey", "a/b")]
+    [InlineData("OpenIm:CallbackKey", "a/b-0123456789abcdef")]
+    [InlineData("OpenIm:CallbackKey", "short-key")]
+    [InlineData("Tencent:Apps:1400000001:CallbackToken", "short-token")]
     public void A_malformed_setting_fails_with_its_name(string name, string value)
     {
         var ex = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(new()

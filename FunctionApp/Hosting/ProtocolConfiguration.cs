@@ -21,7 +21,9 @@ public static class ProtocolConfiguration
         foreach (var app in configuration.GetSection(AppSettingNames.TencentApps).GetChildren())
         {
             var token = app[AppSettingNames.TencentCallbackTokenKey]?.Trim() ?? "";
-            apps[app.Key] = token;
+            apps[app.Key] = token.Length == 0
+                ? token
+                : SettingValues.Secret($"{AppSettingNames.TencentApps}:{app.Key}:{AppSettingNames.TencentCallbackTokenKey}", token);
             if (token.Length == 0)
             {
                 unsigned.Add($"Tencent app {app.Key} has no callback token ({AppSettingNames.TencentApps}:{app.Key}:{AppSettingNames.TencentCallbackTokenKey}): its callbacks would be accepted without a signature check");
@@ -44,7 +46,7 @@ public static class ProtocolConfiguration
         }
 
         var key = configuration[AppSettingNames.OpenImCallbackKey];
-        openIm.CallbackKey = string.IsNullOrWhiteSpace(key) ? null : key.Trim();
+        openIm.CallbackKey = string.IsNullOrWhiteSpace(key) ? null : SettingValues.Secret(AppSettingNames.OpenImCallbackKey, key.Trim());
         if (openIm.CallbackKey is null)
         {
             unsigned.Add($"{AppSettingNames.OpenImCallbackKey} is not set: anyone who can reach /api/callbacks/openim could post OpenIM callbacks");

@@ -27,7 +27,7 @@ public sealed class QueryApiKeys
     public static QueryApiKeys Parse(string? commaSeparatedKeys) =>
         new((commaSeparatedKeys ?? string.Empty)
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(Hash)
+            .Select(key => Hash(SettingValues.Secret(AppSettingNames.QueryApiKeys, key)))
             .ToArray());
 
     /// <summary>Constant-time check of a presented key against every configured key.</summary>

@@ -32,4 +32,17 @@ internal static class SettingValues
             ? value
             : throw new InvalidOperationException($"{name} must be a positive whole number; it is '{text}'.");
     }
+
+    /// <summary>
+    /// Shortest secret accepted for a Tencent callback token, the OpenIM callback key or a query API key. Tencent's
+    /// Sign is a plain SHA-256 of token and time, so one signed URL lets a short token be guessed offline.
+    /// </summary>
+    public const int MinSecretLength = 16;
+
+    /// <summary>Stops startup when a secret is shorter than <see cref="MinSecretLength"/>; the message never shows it.</summary>
+    public static string Secret(string name, string value) =>
+        value.Length >= MinSecretLength
+            ? value
+            : throw new InvalidOperationException(
+                $"{name} must be at least {MinSecretLength} characters long (one is {value.Length}); use a random value such as 'openssl rand -hex 24'.");
 }
