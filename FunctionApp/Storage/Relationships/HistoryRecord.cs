@@ -88,6 +88,16 @@ internal static class ContinuationToken
             throw new ArgumentException("The continuation token is malformed or belongs to another kind of query.", nameof(token));
         }
 
+        // The service's next keys are opaque, base64-like text (Azure "1!<length>!<base64>", Azurite plain base64):
+        // anything else was not issued by it, and sending it would only make the service fail the query.
+        if (!IsServiceKey(parts[1]) || !IsServiceKey(parts[2]))
+        {
+            throw new ArgumentException("The continuation token was not issued for this query.", nameof(token));
+        }
+
         return new TableContinuation(parts[1], parts[2].Length == 0 ? null : parts[2]);
     }
+
+    private static bool IsServiceKey(string key) =>
+        key.Length <= 1024 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=' or '!' or '-' or '_');
 }
