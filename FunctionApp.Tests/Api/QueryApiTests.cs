@@ -339,4 +339,20 @@ public sealed class HealthTests
         Assert.Equal(tables ? "ok" : "unavailable", body.RootElement.GetProperty("checks").GetProperty("tables").GetString());
         Assert.Equal(queue ? "ok" : "unavailable", body.RootElement.GetProperty("checks").GetProperty("queue").GetString());
     }
+
+    [Fact]
+    public async Task Anonymous_health_calls_share_one_storage_check_for_a_few_seconds()
+    {
+        var tables = new ScriptedHealthProbe("tables", true);
+        await using var app = await TestApp.StartStandaloneAsync(s => s.AddSingleton<IHealthProbe>(tables));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            using var response = await app.Client.GetAsync(new Uri("api/health", UriKind.Relative));
+            return response.StatusCode;
+        }));
+
+        Assert.All(answers, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(1, tables.Checks);
+    }
 }

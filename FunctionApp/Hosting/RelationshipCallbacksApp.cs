@@ -44,6 +44,7 @@ public static class RelationshipCallbacksApp
         builder.Services.AddSingleton(endpoint);
         builder.Services.AddSingleton(QueryApiKeys.Read(configuration));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<HealthCheckCache>();
         builder.Services
             .AddCallbackIngestion(configuration, endpoint.Mode)
             .AddRelationshipStore(configuration, endpoint.Mode)
