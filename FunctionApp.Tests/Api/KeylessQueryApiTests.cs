@@ -77,3 +77,34 @@ public sealed class QueryKeyInUrlTests
     }
 }
 
+
+/// <summary>Query keys scoped to app ids (<c>QueryApi:AppKeys:&lt;appId&gt;</c>) beside unscoped ones (<c>QueryApi:Keys</c>).</summary>
+public sealed class ScopedQueryKeyTests
+{
+    [Fact]
+    public async Task A_scoped_key_reads_its_own_apps_only_and_an_unscoped_key_reads_every_app()
+    {
+        var queries = new ScriptedRelationshipQueries();
+        await using var app = await TestApp.StartStandaloneAsync(s => s.AddSingleton<IRelationshipQueries>(queries),
+            "--QueryApi:Keys=unscoped-key-0123456789",
+            "--QueryApi:AppKeys:1400000001=app-one-key-0123456789, shared-key-0123456789",
+            "--QueryApi:AppKeys:openim=shared-key-0123456789");
+
+        async Task<HttpStatusCode> GetAsync(string appId, string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"api/v1/apps/{appId}/users/u/friends", UriKind.Relative));
+            request.Headers.Add("x-api-key", key);
+            using var response = await app.Client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await GetAsync("1400000001", "app-one-key-0123456789"));
+        Assert.Equal(HttpStatusCode.Forbidden, await GetAsync("1400000002", "app-one-key-0123456789"));
+        Assert.Equal(HttpStatusCode.Forbidden, await GetAsync("openim", "app-one-key-0123456789"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsync("openim", "shared-key-0123456789"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsync("1400000001", "shared-key-0123456789"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsync("1400000002", "unscoped-key-0123456789"));
+        Assert.Equal(HttpStatusCode.Forbidden, await GetAsync("1400000002", "nobodys-key-0123456789"));
+        Assert.Equal(["1400000001", "openim", "1400000001", "1400000002"], queries.Calls.Select(c => c.AppId));
+    }
+}

@@ -22,6 +22,7 @@ public class DeploymentSettingsTests
     private static readonly Dictionary<string, string> NotSetInFunctionsMode = new()
     {
         [AppSettingNames.QueryApiKeys] = "standalone only: in Functions mode the host's function keys protect the query API",
+        [AppSettingNames.QueryApiAppKeys] = "standalone only: in Functions mode the host's function keys protect the query API",
         [AppSettingNames.Port] = "standalone only: the Functions host chooses the handler's port",
         [AppSettingNames.FunctionsCustomHandlerPort] = "set by the Functions host when it starts the handler",
         [AppSettingNames.TencentCallbackTokenKey] = "child key of each Tencent app, checked together with TencentApps",

@@ -9,6 +9,7 @@ public enum QueryApiAccessDecision
     Allowed,
     KeyMissing,
     KeyRejected,
+    KeyNotForApp,
     NotLoopback,
 }
 
@@ -23,7 +24,8 @@ public enum QueryApiAccessDecision
 public static class QueryApiAccess
 {
     /// <param name="arrivedOn">The local address the connection was accepted on (<c>HttpContext.Connection.LocalIpAddress</c>).</param>
-    public static QueryApiAccessDecision Decide(HostingMode mode, QueryApiKeys keys, IPAddress? arrivedOn, string? presentedKey)
+    /// <param name="appId">The app the request reads; a key scoped to other apps is refused for it.</param>
+    public static QueryApiAccessDecision Decide(HostingMode mode, QueryApiKeys keys, IPAddress? arrivedOn, string? presentedKey, string? appId = null)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (mode == HostingMode.Functions)
@@ -38,7 +40,12 @@ public static class QueryApiAccess
                 return QueryApiAccessDecision.KeyMissing;
             }
 
-            return keys.Accepts(presentedKey) ? QueryApiAccessDecision.Allowed : QueryApiAccessDecision.KeyRejected;
+            if (!keys.Accepts(presentedKey))
+            {
+                return QueryApiAccessDecision.KeyRejected;
+            }
+
+            return appId is null || keys.Allows(presentedKey, appId) ? QueryApiAccessDecision.Allowed : QueryApiAccessDecision.KeyNotForApp;
         }
 
         // A dual-stack listener reports IPv4 addresses as IPv4-mapped IPv6 addresses.
@@ -49,7 +56,7 @@ public static class QueryApiAccess
     }
 
     /// <summary>Applies the decision to a request; false (and a problem answer written) when the caller is refused.</summary>
-    internal static async Task<bool> AuthorizeAsync(HttpContext context)
+    internal static async Task<bool> AuthorizeAsync(HttpContext context, string? appId)
     {
         var services = context.RequestServices;
         var presented = context.Request.Headers.TryGetValue(QueryApiKeys.HeaderName, out var values) ? values.ToString() : null;
@@ -57,7 +64,8 @@ public static class QueryApiAccess
             services.GetRequiredService<HostingEndpoint>().Mode,
             services.GetRequiredService<QueryApiKeys>(),
             context.Connection.LocalIpAddress,
-            presented);
+            presented,
+            appId);
 
         switch (decision)
         {
@@ -71,6 +79,10 @@ public static class QueryApiAccess
             case QueryApiAccessDecision.KeyRejected:
                 await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, Problems.ApiKeyRejected, "API key rejected",
                     "The x-api-key header does not hold a configured query API key.");
+                return false;
+            case QueryApiAccessDecision.KeyNotForApp:
+                await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, Problems.ApiKeyRejected, "API key not valid for this app",
+                    "The x-api-key header holds a key scoped to other apps (QueryApi:AppKeys).");
                 return false;
             default:
                 await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, Problems.LoopbackOnly, "Loopback callers only",

@@ -26,12 +26,13 @@ internal static class QueryEndpoints
             return;
         }
 
-        if (!await QueryApiAccess.AuthorizeAsync(context))
+        // Keys may be scoped to apps, so the route (and its app id) is read first; refusals come before any store call.
+        var route = QueryRoute.TryParse(RawPath.Segments(context), out var routeError);
+        if (!await QueryApiAccess.AuthorizeAsync(context, route?.AppId))
         {
             return;
         }
 
-        var route = QueryRoute.TryParse(RawPath.Segments(context), out var routeError);
         if (route is null)
         {
             await (routeError is null ? Problems.NotFoundAsync(context) : Problems.InvalidParameterAsync(context, routeError));

@@ -77,8 +77,11 @@ public static class AppSettingNames
     /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
     public const string ServiceBusConnection = "ServiceBusConnection";
 
-    /// <summary>Comma-separated keys accepted by the standalone query API (header <c>x-api-key</c>).</summary>
+    /// <summary>Comma-separated keys accepted by the standalone query API (header <c>x-api-key</c>) for every app.</summary>
     public const string QueryApiKeys = "QueryApi:Keys";
+
+    /// <summary>Section of app-scoped query keys: <c>QueryApi:AppKeys:&lt;appId&gt;</c> = comma-separated keys that read that app only.</summary>
+    public const string QueryApiAppKeys = "QueryApi:AppKeys";
 
     /// <summary>Set by the Functions host: the loopback port the custom handler must listen on. Its presence means Functions mode.</summary>
     public const string FunctionsCustomHandlerPort = "FUNCTIONS_CUSTOMHANDLER_PORT";
