@@ -11,6 +11,7 @@
 #   Tencent__Apps__<SdkAppId>__CallbackToken    Tencent apps served (default: app 1400000001 without a token)
 #   OpenIm__AppId, OpenIm__CallbackKey          OpenIM app id (default "openim") and URL key (default none)
 #   QueryApi__Keys                              query API keys (default none: loopback callers only)
+#   Callbacks__AllowUnsigned                    default true here: unsigned callbacks are accepted (local only)
 #   and every other setting of the README's configuration table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,8 @@ unset FUNCTIONS_CUSTOMHANDLER_PORT
 if ! env | grep -q '^Tencent__Apps__'; then
   export Tencent__Apps__1400000001__CallbackToken=""
 fi
+# A local run accepts unsigned callbacks (the default app has no token, OpenIM no key); a deployment never does.
+export Callbacks__AllowUnsigned="${Callbacks__AllowUnsigned:-true}"
 
 echo "Starting the app on port $app_port..."
 dotnet FunctionApp/bin/Release/net10.0/FunctionApp.dll &
@@ -95,6 +98,8 @@ openim_key="${OpenIm__CallbackKey:-}"
 cat <<INFO
 
 Running (Azurite pid $azurite_pid, app pid $app_pid). Press Ctrl-C to stop both.
+Callbacks__AllowUnsigned=$Callbacks__AllowUnsigned: callbacks without a Tencent token or OpenIM key are accepted.
+This is for a local run only; a deployment refuses to start that way.
 
 Callback URLs:
   Tencent:  $base/api/callbacks/tencent

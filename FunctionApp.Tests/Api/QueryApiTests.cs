@@ -259,7 +259,7 @@ public sealed class QueryApiAccessTests
     public async Task With_keys_configured_a_key_is_required_and_checked()
     {
         var queries = new ScriptedRelationshipQueries();
-        await using var app = await TestApp.StartStandaloneAsync(s => s.AddSingleton<IRelationshipQueries>(queries), "--QueryApi:Keys=first-key, second-key");
+        await using var app = await TestApp.StartStandaloneAsync(s => s.AddSingleton<IRelationshipQueries>(queries), "--QueryApi:Keys=first-key-0123456789, second-key-0123456789");
         const string Path = "api/v1/apps/a/users/u/friends";
 
         using var missing = await app.Client.GetAsync(new Uri(Path, UriKind.Relative));
@@ -267,7 +267,7 @@ public sealed class QueryApiAccessTests
         Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
         Assert.NotEmpty(missing.Headers.WwwAuthenticate);
 
-        foreach (var (key, expected) in new[] { ("wrong", HttpStatusCode.Forbidden), ("first-key", HttpStatusCode.OK), ("second-key", HttpStatusCode.OK), ("FIRST-KEY", HttpStatusCode.Forbidden) })
+        foreach (var (key, expected) in new[] { ("wrong", HttpStatusCode.Forbidden), ("first-key-0123456789", HttpStatusCode.OK), ("second-key-0123456789", HttpStatusCode.OK), ("FIRST-KEY-0123456789", HttpStatusCode.Forbidden) })
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Path, UriKind.Relative));
             request.Headers.Add("x-api-key", key);
@@ -276,7 +276,7 @@ public sealed class QueryApiAccessTests
         }
 
         Assert.Equal(2, queries.Calls.Count);
-        Assert.DoesNotContain(app.Logs.Messages, m => m.Contains("first-key", StringComparison.Ordinal) || m.Contains("loopback", StringComparison.Ordinal));
+        Assert.DoesNotContain(app.Logs.Messages, m => m.Contains("first-key-0123456789", StringComparison.Ordinal) || m.Contains("loopback", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -304,13 +304,13 @@ public sealed class QueryApiAccessTests
     [Fact]
     public void Decisions_follow_mode_keys_and_caller()
     {
-        var keys = QueryApiKeys.Parse("k1,k2");
+        var keys = QueryApiKeys.Parse("key-one-0123456789,key-two-0123456789");
         var remote = IPAddress.Parse("203.0.113.7");
 
         Assert.Equal(QueryApiAccessDecision.NotLoopback, QueryApiAccess.Decide(HostingMode.Standalone, QueryApiKeys.Parse(" , "), null, null));
         Assert.Equal(QueryApiAccessDecision.KeyMissing, QueryApiAccess.Decide(HostingMode.Standalone, keys, IPAddress.Loopback, null));
-        Assert.Equal(QueryApiAccessDecision.KeyRejected, QueryApiAccess.Decide(HostingMode.Standalone, keys, IPAddress.Loopback, "k3"));
-        Assert.Equal(QueryApiAccessDecision.Allowed, QueryApiAccess.Decide(HostingMode.Standalone, keys, remote, "k2"));
+        Assert.Equal(QueryApiAccessDecision.KeyRejected, QueryApiAccess.Decide(HostingMode.Standalone, keys, IPAddress.Loopback, "key-three-0123456789"));
+        Assert.Equal(QueryApiAccessDecision.Allowed, QueryApiAccess.Decide(HostingMode.Standalone, keys, remote, "key-two-0123456789"));
         // Functions mode: the host has checked the function key before forwarding.
         Assert.Equal(QueryApiAccessDecision.Allowed, QueryApiAccess.Decide(HostingMode.Functions, keys, IPAddress.Loopback, null));
     }
@@ -338,5 +338,21 @@ public sealed class HealthTests
         Assert.Equal("standalone", body.RootElement.GetProperty("mode").GetString());
         Assert.Equal(tables ? "ok" : "unavailable", body.RootElement.GetProperty("checks").GetProperty("tables").GetString());
         Assert.Equal(queue ? "ok" : "unavailable", body.RootElement.GetProperty("checks").GetProperty("queue").GetString());
+    }
+
+    [Fact]
+    public async Task Anonymous_health_calls_share_one_storage_check_for_a_few_seconds()
+    {
+        var tables = new ScriptedHealthProbe("tables", true);
+        await using var app = await TestApp.StartStandaloneAsync(s => s.AddSingleton<IHealthProbe>(tables));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            using var response = await app.Client.GetAsync(new Uri("api/health", UriKind.Relative));
+            return response.StatusCode;
+        }));
+
+        Assert.All(answers, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(1, tables.Checks);
     }
 }

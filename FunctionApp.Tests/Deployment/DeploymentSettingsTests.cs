@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FunctionApp.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace FunctionApp.Tests.Deployment;
 
@@ -51,6 +52,13 @@ public class DeploymentSettingsTests
         Assert.All(
             values.EnumerateObject(),
             setting => Assert.Equal(JsonValueKind.String, setting.Value.ValueKind));
+
+        // func start with the sample as it is must not stop at the unsigned-callback or key-length checks.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(values.EnumerateObject().Select(setting =>
+                KeyValuePair.Create(setting.Name.Replace("__", ":", StringComparison.Ordinal), setting.Value.GetString())))
+            .Build();
+        Assert.Empty(ProtocolConfiguration.Read(configuration).Warnings);
     }
 
     [Fact]
@@ -176,4 +184,22 @@ public class DeploymentSettingsTests
 
     private static JsonElement Binding(string function, string name) =>
         Assert.Single(Bindings(function), binding => binding.GetProperty("name").GetString() == name);
+}
+
+/// <summary>What the Functions host's own telemetry records: no request URLs or dependency calls carrying keys.</summary>
+public class TelemetrySettingsTests
+{
+    [Fact]
+    public void Host_json_turns_off_the_tracking_that_records_urls_with_keys()
+    {
+        using var host = DeploymentFiles.Json("host.json");
+        var insights = host.RootElement.GetProperty("logging").GetProperty("applicationInsights");
+
+        // The host's forward to the handler is an HTTP dependency whose URL holds the OpenIM key segment and code=.
+        Assert.False(insights.GetProperty("enableDependencyTracking").GetBoolean());
+
+        // With extended collection on, ASP.NET Core request tracking records the full URL with its query string;
+        // off, the host names each request after its function and records no URL.
+        Assert.False(insights.GetProperty("httpAutoCollectionOptions").GetProperty("enableHttpTriggerExtendedInfoCollection").GetBoolean());
+    }
 }

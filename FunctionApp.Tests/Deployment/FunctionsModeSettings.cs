@@ -14,6 +14,7 @@ internal static class FunctionsModeSettings
     public static readonly IReadOnlyDictionary<string, string> NotSetInFunctionsMode = new Dictionary<string, string>
     {
         [AppSettingNames.QueryApiKeys] = "standalone only: in Functions mode the host's function keys protect the query API",
+        [AppSettingNames.QueryApiAppKeys] = "standalone only: in Functions mode the host's function keys protect the query API",
         [AppSettingNames.Port] = "standalone only: the Functions host chooses the handler's port",
         [AppSettingNames.FunctionsCustomHandlerPort] = "set by the Functions host when it starts the handler",
         [AppSettingNames.TencentCallbackTokenKey] = "child key of each Tencent app, checked together with TencentApps",
@@ -23,6 +24,11 @@ internal static class FunctionsModeSettings
         [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
         [AppSettingNames.StandaloneQueueAcknowledgementLatencyTargetMilliseconds] = "standalone only: on Azure acknowledgement and apply do not share a drain",
         [AppSettingNames.StandaloneQueueDrainEnabled] = "standalone only: on Azure ReceiveCallback and ApplyRelationshipEvents already scale apart",
+        [AppSettingNames.HttpMaxConcurrentConnections] = "standalone only: in Functions mode the host is the only caller and its front end sets the limits",
+        [AppSettingNames.HttpMinRequestBodyBytesPerSecond] = "standalone only: in Functions mode the host reads the body before it invokes the handler",
+        [AppSettingNames.HttpRequestHeadersTimeoutSeconds] = "standalone only: in Functions mode the host's front end receives the request",
+        [AppSettingNames.HttpRequestTimeoutSeconds] = "standalone only: in Functions mode functionTimeout in host.json bounds an invocation",
+        [AppSettingNames.CallbacksAllowUnsigned] = "local runs and tests only: a deployment must sign its callbacks, so startup refuses unsigned ones",
         [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };
 

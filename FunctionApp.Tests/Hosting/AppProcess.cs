@@ -36,6 +36,9 @@ internal sealed class AppProcess : IAsyncDisposable
         };
         start.Environment.Remove("PORT");
         start.Environment.Remove("FUNCTIONS_CUSTOMHANDLER_PORT");
+
+        // The processes these tests start take unsigned callbacks, as the local run does; a test may say otherwise.
+        start.Environment["Callbacks__AllowUnsigned"] = "true";
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;

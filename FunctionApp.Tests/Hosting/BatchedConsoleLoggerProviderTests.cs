@@ -33,6 +33,61 @@ public class BatchedConsoleLoggerProviderTests
         Assert.Equal(Enumerable.Range(0, 500), numbers);
     }
 
+    /// <summary>A console that hangs (a full pipe nobody reads) until released.</summary>
+    private sealed class BlockedWriter : TextWriter
+    {
+        public ManualResetEventSlim Release { get; } = new();
+
+        public StringWriter Written { get; } = new();
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            Release.Wait();
+            lock (Written)
+            {
+                Written.Write(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            Release.Wait();
+            lock (Written)
+            {
+                Written.Write(value);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_stuck_console_never_blocks_a_logging_thread_and_dropped_lines_are_counted()
+    {
+        var console = new BlockedWriter();
+        var provider = new BatchedConsoleLoggerProvider(Formatter(), console);
+        var logger = provider.CreateLogger("FunctionApp.Api.Callbacks");
+        var line = new string('x', 1000);
+
+        // Far more than the buffer holds, in bytes and in lines, while the writer is stuck.
+        var logging = Task.Run(() =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                logger.Log(LogLevel.Information, new EventId(1), line, null, (state, _) => state);
+            }
+        });
+        var finished = await Task.WhenAny(logging, Task.Delay(TimeSpan.FromSeconds(10))) == logging;
+        console.Release.Set();
+        await logging;
+        provider.Dispose();
+
+        Assert.True(finished, "logging blocked while the console was stuck");
+        var text = console.Written.ToString();
+        Assert.True(text.Length < 2 * BatchedConsoleLoggerProvider.MaxBufferedBytes, $"{text.Length} characters written");
+        Assert.Matches(@"[1-9][0-9]* log lines were dropped", text);
+    }
+
     [Fact]
     public async Task Lines_appear_shortly_without_a_dispose()
     {
@@ -50,12 +105,12 @@ public class BatchedConsoleLoggerProviderTests
     }
 
     [Fact]
-    public async Task More_lines_than_the_buffer_holds_from_many_threads_all_arrive()
+    public async Task Lines_from_many_threads_all_arrive_while_the_console_keeps_up()
     {
         var output = new StringWriter();
         var provider = new BatchedConsoleLoggerProvider(Formatter(), TextWriter.Synchronized(output));
         var logger = provider.CreateLogger("Cat");
-        const int perThread = BatchedConsoleLoggerProvider.MaxBufferedLines;
+        const int perThread = 4096;
         await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
         {
             for (var i = 0; i < perThread; i++)
@@ -101,7 +156,7 @@ public class BatchedConsoleLoggerProviderTests
     [InlineData("--PORT=0")]
     public void The_app_logs_to_the_console_through_the_batched_provider_only(string mode)
     {
-        var app = RelationshipCallbacksApp.Build([mode, "--RelationshipStorage=" + TestApp.UnreachableStorage]);
+        var app = RelationshipCallbacksApp.Build([mode, "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=" + TestApp.UnreachableStorage]);
         var providers = app.Services.GetServices<ILoggerProvider>().ToList();
         Assert.Contains(providers, p => p is BatchedConsoleLoggerProvider);
         Assert.DoesNotContain(providers, p => p is ConsoleLoggerProvider);

@@ -6,6 +6,10 @@ namespace FunctionApp.Tests.Hosting;
 
 public class HostingConfigurationTests
 {
+    private static IConfiguration WithUnsignedAllowed(IConfiguration configuration) =>
+        new ConfigurationBuilder().AddConfiguration(configuration)
+            .AddInMemoryCollection([KeyValuePair.Create(AppSettingNames.CallbacksAllowUnsigned, (string?)"true")]).Build();
+
     private static IConfiguration Settings(params (string Key, string Value)[] values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build();
 
@@ -33,6 +37,27 @@ public class HostingConfigurationTests
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--PORT=0")]
+    [InlineData("--FUNCTIONS_CUSTOMHANDLER_PORT=0")]
+    public void The_app_refuses_to_start_with_unsigned_callbacks_and_names_the_settings(string mode)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
+            [mode, "--RelationshipStorage=" + TestApp.UnreachableStorage, "--Tencent:Apps:1400000001:CallbackToken="]));
+        Assert.Contains("Tencent:Apps:1400000001:CallbackToken", error.Message, StringComparison.Ordinal);
+        Assert.Contains(AppSettingNames.OpenImCallbackKey, error.Message, StringComparison.Ordinal);
+        Assert.Contains(AppSettingNames.CallbacksAllowUnsigned, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_query_api_key_shorter_than_the_minimum_stops_startup_without_printing_it()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => QueryApiKeys.Read(Settings(("QueryApi:Keys", "long-enough-key-0123,tiny-key"))));
+        Assert.Contains(AppSettingNames.QueryApiKeys, error.Message, StringComparison.Ordinal);
+        Assert.Contains("16", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("tiny-key", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Body_limit_the_hosts_enforce_is_the_protocol_setting()
     {
@@ -43,18 +68,18 @@ public class HostingConfigurationTests
     }
 
     private static CallbackBodyLimit BodyLimitOf(IConfiguration configuration) =>
-        new ServiceCollection().AddCallbackIngestion(configuration, HostingMode.Functions).BuildServiceProvider().GetRequiredService<CallbackBodyLimit>();
+        new ServiceCollection().AddCallbackIngestion(WithUnsignedAllowed(configuration), HostingMode.Functions).BuildServiceProvider().GetRequiredService<CallbackBodyLimit>();
 
     [Fact]
     public void Query_api_keys_are_comma_separated_trimmed_and_compared_exactly()
     {
-        var keys = QueryApiKeys.Read(Settings(("QueryApi:Keys", " alpha ,beta,, ")));
+        var keys = QueryApiKeys.Read(Settings(("QueryApi:Keys", " alpha-key-0123456789 ,beta-key-0123456789,, ")));
 
         Assert.True(keys.AreConfigured);
-        Assert.True(keys.Accepts("alpha"));
-        Assert.True(keys.Accepts("beta"));
-        Assert.False(keys.Accepts("Alpha"));
-        Assert.False(keys.Accepts("alph"));
+        Assert.True(keys.Accepts("alpha-key-0123456789"));
+        Assert.True(keys.Accepts("beta-key-0123456789"));
+        Assert.False(keys.Accepts("Alpha-key-0123456789"));
+        Assert.False(keys.Accepts("alpha-key-012345678"));
         Assert.False(keys.Accepts(""));
         Assert.False(keys.Accepts(null));
         Assert.False(QueryApiKeys.Read(Settings()).AreConfigured);
@@ -63,12 +88,14 @@ public class HostingConfigurationTests
 
 public class StorageConfigurationTests
 {
+    private const string AllowUnsigned = "--Callbacks:AllowUnsigned=true";
+
     [Theory]
     [InlineData("--PORT=0")]
     [InlineData("--FUNCTIONS_CUSTOMHANDLER_PORT=0")]
     public void Startup_stops_with_the_setting_named_when_RelationshipStorage_is_missing(string mode)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build([mode]));
+        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build([mode, AllowUnsigned]));
         Assert.Contains("RelationshipStorage", error.Message, StringComparison.Ordinal);
     }
 
@@ -78,7 +105,7 @@ public class StorageConfigurationTests
     [InlineData("UseDevelopmentStorage=maybe")]
     public void Startup_stops_with_the_setting_named_and_no_secret_when_RelationshipStorage_is_malformed(string connectionString)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(["--PORT=0", "--RelationshipStorage=" + connectionString]));
+        var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(["--PORT=0", AllowUnsigned, "--RelationshipStorage=" + connectionString]));
         Assert.Contains("RelationshipStorage", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("c2VjcmV0LWtleS12YWx1ZQ==", error.Message, StringComparison.Ordinal);
     }
@@ -91,7 +118,7 @@ public class StorageConfigurationTests
     public void Standalone_startup_refuses_a_queue_name_storage_would_refuse(string name)
     {
         var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
-            ["--PORT=0", "--RelationshipStorage=UseDevelopmentStorage=true", "--RelationshipEventsQueue=" + name]));
+            ["--PORT=0", AllowUnsigned, "--RelationshipStorage=UseDevelopmentStorage=true", "--RelationshipEventsQueue=" + name]));
         Assert.Contains("RelationshipEventsQueue", error.Message, StringComparison.Ordinal);
     }
 
@@ -103,7 +130,7 @@ public class StorageConfigurationTests
     public void Standalone_startup_refuses_a_malformed_drain_setting(string name, string value)
     {
         var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
-            ["--PORT=0", "--RelationshipStorage=UseDevelopmentStorage=true", $"--{name}={value}"]));
+            ["--PORT=0", AllowUnsigned, "--RelationshipStorage=UseDevelopmentStorage=true", $"--{name}={value}"]));
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
     }
 

@@ -51,6 +51,13 @@ internal sealed class TestApp : IAsyncDisposable
     private static async Task<TestApp> StartAsync(string[] args, Action<IServiceCollection>? services)
     {
         var logs = new CapturingLoggerProvider();
+
+        // These tests post unsigned callbacks: allow them as the local run does, unless a test decides itself.
+        if (!args.Any(a => a.StartsWith("--" + AppSettingNames.CallbacksAllowUnsigned, StringComparison.OrdinalIgnoreCase)))
+        {
+            args = [.. args, $"--{AppSettingNames.CallbacksAllowUnsigned}=true"];
+        }
+
         var withoutStorage = !args.Any(a => a.StartsWith("--RelationshipStorage", StringComparison.Ordinal));
         if (withoutStorage)
         {

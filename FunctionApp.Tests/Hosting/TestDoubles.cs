@@ -36,6 +36,8 @@ internal sealed class RecordingCallbackIngestor(Func<InboundCallback, IngestResu
         Received.Enqueue(callback);
         return script(callback);
     }
+
+    public IngestResult? RefuseBeforeBody(InboundCallback callback) => null;
 }
 
 /// <summary>Records enqueued batches; fails when told to.</summary>
@@ -111,8 +113,15 @@ internal sealed class ScriptedRelationshipQueries : IRelationshipQueries
 
 internal sealed class ScriptedHealthProbe(string name, bool healthy) : IHealthProbe
 {
+    private int _checks;
+
     public string Name => name;
 
-    public Task CheckAsync(CancellationToken cancellationToken) =>
-        healthy ? Task.CompletedTask : Task.FromException(new IOException($"{name} did not answer"));
+    public int Checks => Volatile.Read(ref _checks);
+
+    public Task CheckAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _checks);
+        return healthy ? Task.CompletedTask : Task.FromException(new IOException($"{name} did not answer"));
+    }
 }

@@ -11,9 +11,9 @@ public class ProtocolConfigurationTests
     [Fact]
     public void Defaults_apply_when_nothing_is_configured()
     {
-        var (options, warnings) = ProtocolConfiguration.Read(InMemory([]));
+        var (options, warnings) = ProtocolConfiguration.Read(InMemory(new() { [AppSettingNames.CallbacksAllowUnsigned] = "true" }));
         Assert.Empty(options.Tencent.Apps);
-        Assert.Equal(60, options.Tencent.MaxClockSkewSeconds);
+        Assert.Equal(30, options.Tencent.MaxClockSkewSeconds);
         Assert.Equal("openim", options.OpenIm.AppId);
         Assert.Null(options.OpenIm.CallbackKey);
         Assert.Equal(1024 * 1024, options.Limits.MaxBodyBytes);
@@ -29,32 +29,54 @@ public class ProtocolConfigurationTests
     {
         var (options, warnings) = ProtocolConfiguration.Read(InMemory(new()
         {
-            [$"{AppSettingNames.TencentApps}:1400000001:{AppSettingNames.TencentCallbackTokenKey}"] = "tok1",
-            [$"{AppSettingNames.TencentApps}:1400000002:{AppSettingNames.TencentCallbackTokenKey}"] = "tok2",
+            [$"{AppSettingNames.TencentApps}:1400000001:{AppSettingNames.TencentCallbackTokenKey}"] = "tencent-token-0001",
+            [$"{AppSettingNames.TencentApps}:1400000002:{AppSettingNames.TencentCallbackTokenKey}"] = "tencent-token-0002",
             [AppSettingNames.TencentMaxClockSkewSeconds] = "120",
             [AppSettingNames.OpenImAppId] = "tenant-a",
-            [AppSettingNames.OpenImCallbackKey] = "k3y",
+            [AppSettingNames.OpenImCallbackKey] = "openim-key-0123456789",
             [AppSettingNames.CallbacksMaxBodyBytes] = "2048",
             [AppSettingNames.CallbacksMaxPairs] = "10",
         }));
-        Assert.Equal(new Dictionary<string, string> { ["1400000001"] = "tok1", ["1400000002"] = "tok2" }, options.Tencent.Apps);
+        Assert.Equal(new Dictionary<string, string> { ["1400000001"] = "tencent-token-0001", ["1400000002"] = "tencent-token-0002" }, options.Tencent.Apps);
         Assert.Equal(120, options.Tencent.MaxClockSkewSeconds);
-        Assert.Equal(("tenant-a", "k3y"), (options.OpenIm.AppId, options.OpenIm.CallbackKey));
+        Assert.Equal(("tenant-a", "openim-key-0123456789"), (options.OpenIm.AppId, options.OpenIm.CallbackKey));
         Assert.Equal((2048, 10), (options.Limits.MaxBodyBytes, options.Limits.MaxPairs));
         Assert.Empty(warnings);
     }
 
     [Fact]
-    public void An_app_without_a_token_is_served_unsigned_with_a_warning()
+    public void An_app_without_a_token_stops_startup_unless_unsigned_callbacks_are_allowed()
     {
-        var (options, warnings) = ProtocolConfiguration.Read(InMemory(new()
+        var settings = new Dictionary<string, string?>
         {
             ["Tencent:Apps:1400000003:CallbackToken"] = "",
-            ["OpenIm:CallbackKey"] = "k",
-        }));
+            ["OpenIm:CallbackKey"] = "openim-key-0123456789",
+        };
+        var refused = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        Assert.Contains("Tencent:Apps:1400000003:CallbackToken", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(AppSettingNames.CallbacksAllowUnsigned, refused.Message, StringComparison.Ordinal);
+
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "true";
+        var (options, warnings) = ProtocolConfiguration.Read(InMemory(settings));
         Assert.Equal("", options.Tencent.Apps["1400000003"]);
-        var warning = Assert.Single(warnings);
-        Assert.Contains("1400000003", warning, StringComparison.Ordinal);
+        Assert.Contains(warnings, w => w.Contains("1400000003", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains(AppSettingNames.CallbacksAllowUnsigned, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void No_openim_key_stops_startup_unless_unsigned_callbacks_are_allowed()
+    {
+        var settings = new Dictionary<string, string?> { ["Tencent:Apps:1400000001:CallbackToken"] = "tencent-token-0123456789" };
+        var refused = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        Assert.Contains(AppSettingNames.OpenImCallbackKey, refused.Message, StringComparison.Ordinal);
+        Assert.Contains(AppSettingNames.CallbacksAllowUnsigned, refused.Message, StringComparison.Ordinal);
+
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "false";
+        Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "yes please";
+        Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(settings)));
+        settings[AppSettingNames.CallbacksAllowUnsigned] = "True";
+        Assert.Null(ProtocolConfiguration.Read(InMemory(settings)).Options.OpenIm.CallbackKey);
     }
 
     [Fact]
@@ -64,14 +86,14 @@ public class ProtocolConfigurationTests
         var names = new[] { prefix + "Tencent__Apps__1400000001__CallbackToken", prefix + "OpenIm__CallbackKey", prefix + "Callbacks__MaxPairs" };
         try
         {
-            Environment.SetEnvironmentVariable(names[0], "env-token");
-            Environment.SetEnvironmentVariable(names[1], "env-key");
+            Environment.SetEnvironmentVariable(names[0], "env-tencent-token-0001");
+            Environment.SetEnvironmentVariable(names[1], "env-openim-key-0001");
             Environment.SetEnvironmentVariable(names[2], "7");
             var configuration = new ConfigurationBuilder().AddEnvironmentVariables(prefix).Build();
 
             var (options, warnings) = ProtocolConfiguration.Read(configuration);
-            Assert.Equal("env-token", options.Tencent.Apps["1400000001"]);
-            Assert.Equal("env-key", options.OpenIm.CallbackKey);
+            Assert.Equal("env-tencent-token-0001", options.Tencent.Apps["1400000001"]);
+            Assert.Equal("env-openim-key-0001", options.OpenIm.CallbackKey);
             Assert.Equal(7, options.Limits.MaxPairs);
             Assert.Empty(warnings);
         }
@@ -88,10 +110,16 @@ public class ProtocolConfigurationTests
     [InlineData("Callbacks:MaxBodyBytes", "lots")]
     [InlineData("Callbacks:MaxPairs", "0")]
     [InlineData("Tencent:MaxClockSkewSeconds", "-5")]
-    [InlineData("OpenIm:CallbackKey", "a/b")]
+    [InlineData("OpenIm:CallbackKey", "a/b-0123456789abcdef")]
+    [InlineData("OpenIm:CallbackKey", "short-key")]
+    [InlineData("Tencent:Apps:1400000001:CallbackToken", "short-token")]
     public void A_malformed_setting_fails_with_its_name(string name, string value)
     {
-        var ex = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(new() { [name] = value })));
+        var ex = Assert.Throws<InvalidOperationException>(() => ProtocolConfiguration.Read(InMemory(new()
+        {
+            [name] = value,
+            [AppSettingNames.CallbacksAllowUnsigned] = "true",
+        })));
         Assert.Contains(name, ex.Message, StringComparison.Ordinal);
     }
 }

@@ -24,16 +24,26 @@ internal static class CallbackEndpoint
         }
 
         var ingestor = services.GetRequiredService<ICallbackIngestor>();
-
-        var limit = services.GetRequiredService<CallbackBodyLimit>();
-        var body = await CallbackRequests.ReadBoundedBodyAsync(context.Request, limit.ReadLimit, context.RequestAborted);
         var callback = new InboundCallback(
             platform,
             restPath,
             CallbackRequests.FirstValues(context.Request.Query),
             CallbackRequests.JoinedValues(context.Request.Headers),
-            body,
+            ReadOnlyMemory<byte>.Empty,
             receivedAt);
+
+        // The signature or key is in the URL: refuse a caller without them before holding any of its body, and
+        // close the connection rather than drain what it still sends.
+        if (ingestor.RefuseBeforeBody(callback) is { } refused)
+        {
+            context.Response.Headers.Connection = "close";
+            await AnswerAsync(context, logger, refused.Outcome, refused.Outcome.Outcome, refused.Outcome.Reason, refused.Answer, started);
+            return;
+        }
+
+        var limit = services.GetRequiredService<CallbackBodyLimit>();
+        var body = await CallbackRequests.ReadBoundedBodyAsync(context.Request, limit.ReadLimit, context.RequestAborted);
+        callback = callback with { Body = body };
 
         IngestResult result;
         try
@@ -68,12 +78,19 @@ internal static class CallbackEndpoint
             }
         }
 
+        await AnswerAsync(context, logger, outcome, outcomeName, reason, answer, started);
+    }
+
+    /// <summary>The one log line per callback, then the answer in the platform's format.</summary>
+    private static Task AnswerAsync(HttpContext context, ILogger logger, IngestOutcome outcome, string outcomeName, string? reason,
+        CallbackAnswer answer, long started)
+    {
         ApiLog.Callback(logger, LevelOf(outcomeName), outcome.Platform, outcome.AppId, outcome.Command, outcome.EventCount,
             outcomeName, reason, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
         context.Response.StatusCode = answer.StatusCode;
         context.Response.ContentType = answer.ContentType;
-        await context.Response.WriteAsync(answer.Body, context.RequestAborted);
+        return context.Response.WriteAsync(answer.Body, context.RequestAborted);
     }
 
     internal static LogLevel LevelOf(string outcome) =>

@@ -6,10 +6,14 @@ namespace FunctionApp.Api;
 /// <summary>What both hosts do around the ingestor: read bounded bodies, call it, decide whether batches go on.</summary>
 internal static class CallbackRequests
 {
+    /// <summary>First buffer for a body: a Content-Length is only a claim, so memory grows with the bytes that arrive.</summary>
+    private const int InitialBufferBytes = 16 * 1024;
+
     /// <summary>
     /// Reads at most <paramref name="readLimit"/> bytes of the body. The framework's own size limit is lifted for
     /// this request because it would answer 413 in its own format; the ingestor answers in the platform's format
-    /// when the body is longer than the configured limit (it then holds limit + 1 bytes).
+    /// when the body is longer than the configured limit (it then holds limit + 1 bytes). The buffer starts small
+    /// and doubles as data arrives, so a client announcing 1 MiB and sending a trickle holds a trickle.
     /// </summary>
     public static async Task<byte[]> ReadBoundedBodyAsync(HttpRequest request, int readLimit, CancellationToken cancellationToken)
     {
@@ -19,7 +23,7 @@ internal static class CallbackRequests
             sizeFeature.MaxRequestBodySize = null;
         }
 
-        var initialSize = request.ContentLength is { } length ? (int)Math.Min(length, readLimit) : Math.Min(readLimit, 16 * 1024);
+        var initialSize = (int)Math.Min(Math.Min(request.ContentLength ?? InitialBufferBytes, InitialBufferBytes), readLimit);
         var buffer = new byte[Math.Max(initialSize, 1)];
         var total = 0;
         while (total < readLimit)

@@ -202,7 +202,8 @@ internal static class FunctionsInvocationEndpoints
             writer.WriteStartArray("Logs");
             foreach (var line in logs)
             {
-                writer.WriteStringValue(line);
+                // The host writes these lines to its own log: they quote request values, so escape them like ours.
+                writer.WriteStringValue(LogValue.Escape(line));
             }
 
             writer.WriteEndArray();

@@ -13,14 +13,26 @@ internal static class QueryEndpoints
     public const int DefaultTop = 100;
     public const int MaxTop = 1000;
 
+    /// <summary>The Functions host's function-key query parameter: keys belong in a header, never in a URL.</summary>
+    public const string FunctionKeyQueryParameter = "code";
+
     public static async Task HandleAsync(HttpContext context)
     {
-        if (!await QueryApiAccess.AuthorizeAsync(context))
+        // A URL is written to proxy logs and request telemetry, so a key in it is refused even where the host took it.
+        if (context.Request.Query.ContainsKey(FunctionKeyQueryParameter))
+        {
+            await Problems.InvalidParameterAsync(context,
+                "Send the key in a header (x-functions-key on Azure Functions, x-api-key standalone), not in the code query parameter.");
+            return;
+        }
+
+        // Keys may be scoped to apps, so the route (and its app id) is read first; refusals come before any store call.
+        var route = QueryRoute.TryParse(RawPath.Segments(context), out var routeError);
+        if (!await QueryApiAccess.AuthorizeAsync(context, route?.AppId))
         {
             return;
         }
 
-        var route = QueryRoute.TryParse(RawPath.Segments(context), out var routeError);
         if (route is null)
         {
             await (routeError is null ? Problems.NotFoundAsync(context) : Problems.InvalidParameterAsync(context, routeError));

@@ -46,4 +46,11 @@ public sealed record IngestResult(
 public interface ICallbackIngestor
 {
     IngestResult Ingest(InboundCallback callback);
+
+    /// <summary>
+    /// Checks what the URL alone carries (platform, app, signature, key, path) before a host reads the body, so an
+    /// unauthenticated caller holds no body buffer. Null when the callback may go on; otherwise the refusal, exactly
+    /// as <see cref="Ingest"/> would answer it. The callback's <see cref="InboundCallback.Body"/> is ignored.
+    /// </summary>
+    IngestResult? RefuseBeforeBody(InboundCallback callback);
 }

@@ -13,7 +13,7 @@ public static class AppSettingNames
     /// <summary>Child of each Tencent app: the callback token from the console; empty means unsigned callbacks are accepted.</summary>
     public const string TencentCallbackTokenKey = "CallbackToken";
 
-    /// <summary>How far a signed callback's RequestTime may be from now, in seconds (default 60).</summary>
+    /// <summary>How far a signed callback's RequestTime may be from now, and any source time ahead of it, in seconds (default 30).</summary>
     public const string TencentMaxClockSkewSeconds = "Tencent:MaxClockSkewSeconds";
 
     /// <summary>The app id OpenIM callbacks are stored under (default "openim").</summary>
@@ -24,6 +24,13 @@ public static class AppSettingNames
 
     /// <summary>Largest callback body accepted, in bytes (default 1 MiB); larger ones get 413.</summary>
     public const string CallbacksMaxBodyBytes = "Callbacks:MaxBodyBytes";
+
+    /// <summary>
+    /// "true" lets the app start with a Tencent app that has no callback token or without an OpenIM callback key,
+    /// accepting their callbacks unsigned (default false: startup stops with the setting named). For the one-command
+    /// local run and tests only; never set it on a deployment.
+    /// </summary>
+    public const string CallbacksAllowUnsigned = "Callbacks:AllowUnsigned";
 
     /// <summary>Most pairs or items accepted in one callback (default 1000).</summary>
     public const string CallbacksMaxPairs = "Callbacks:MaxPairs";
@@ -61,11 +68,26 @@ public static class AppSettingNames
     /// </summary>
     public const string StandaloneQueueDrainEnabled = "StandaloneQueue:DrainEnabled";
 
+    /// <summary>Standalone only: most connections served at once; more are closed at once (default 500).</summary>
+    public const string HttpMaxConcurrentConnections = "Http:MaxConcurrentConnections";
+
+    /// <summary>Standalone only: slowest request body accepted after a 5 s grace period, in bytes per second (default 4096).</summary>
+    public const string HttpMinRequestBodyBytesPerSecond = "Http:MinRequestBodyBytesPerSecond";
+
+    /// <summary>Standalone only: seconds a client has to send its request headers (default 10).</summary>
+    public const string HttpRequestHeadersTimeoutSeconds = "Http:RequestHeadersTimeoutSeconds";
+
+    /// <summary>Standalone only: seconds after which any request is ended, with 504 if nothing was answered yet (default 30).</summary>
+    public const string HttpRequestTimeoutSeconds = "Http:RequestTimeoutSeconds";
+
     /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
     public const string ServiceBusConnection = "ServiceBusConnection";
 
-    /// <summary>Comma-separated keys accepted by the standalone query API (header <c>x-api-key</c>).</summary>
+    /// <summary>Comma-separated keys accepted by the standalone query API (header <c>x-api-key</c>) for every app.</summary>
     public const string QueryApiKeys = "QueryApi:Keys";
+
+    /// <summary>Section of app-scoped query keys: <c>QueryApi:AppKeys:&lt;appId&gt;</c> = comma-separated keys that read that app only.</summary>
+    public const string QueryApiAppKeys = "QueryApi:AppKeys";
 
     /// <summary>Set by the Functions host: the loopback port the custom handler must listen on. Its presence means Functions mode.</summary>
     public const string FunctionsCustomHandlerPort = "FUNCTIONS_CUSTOMHANDLER_PORT";

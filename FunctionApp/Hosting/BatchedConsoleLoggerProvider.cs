@@ -11,13 +11,15 @@ namespace FunctionApp.Hosting;
 /// nearly every line when lines come one per request, and that hand-off cost more CPU than the rest of a callback's
 /// log line; here the writer wakes at most once per <see cref="FlushInterval"/> and writes what has gathered in one
 /// go. Lines appear up to that interval later; a line logged before a hard kill may be lost, as with the framework's
-/// queue. A full buffer blocks the logging thread until the writer catches up, so memory stays bounded.
+/// queue. The buffer is bounded in bytes (<see cref="MaxBufferedBytes"/>) and never blocks a logging (request)
+/// thread: when it is full, lines are dropped, counted, and the count is written as soon as the console takes output again.
 /// </summary>
 [ProviderAlias("Console")]
 public sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(10);
-    public const int MaxBufferedLines = 4096;
+    /// <summary>Memory the lines waiting for the console may hold (UTF-16, two bytes a character).</summary>
+    public const int MaxBufferedBytes = 4 * 1024 * 1024;
 
     private readonly ConsoleFormatter _formatter;
     private readonly TextWriter _output;
@@ -25,6 +27,8 @@ public sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportExte
     private readonly Thread _writer;
     private List<string> _pending = [];
     private List<string> _spare = [];
+    private long _pendingBytes;
+    private long _dropped;
     private bool _writerWaiting;
     private bool _stopping;
     private IExternalScopeProvider? _scopes;
@@ -78,11 +82,14 @@ public sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportExte
 
     private void Enqueue(string line)
     {
+        var bytes = (long)line.Length * sizeof(char);
         lock (_lock)
         {
-            while (_pending.Count >= MaxBufferedLines && !_stopping)
+            if (!_stopping && _pendingBytes + bytes > MaxBufferedBytes)
             {
-                Monitor.Wait(_lock);
+                // The console is not keeping up: losing a line is better than stalling the request that logs it.
+                _dropped++;
+                return;
             }
 
             if (_stopping)
@@ -94,6 +101,7 @@ public sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportExte
             }
 
             _pending.Add(line);
+            _pendingBytes += bytes;
             if (_writerWaiting)
             {
                 _writerWaiting = false;
@@ -126,18 +134,27 @@ public sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportExte
             }
 
             List<string> batch;
+            long dropped;
             lock (_lock)
             {
                 batch = _pending;
                 _pending = _spare;
                 _spare = batch;
+                _pendingBytes = 0;
+                dropped = _dropped;
+                _dropped = 0;
                 stopping = _stopping;
-                Monitor.PulseAll(_lock);
             }
 
             foreach (var line in batch)
             {
                 text.Append(line);
+            }
+
+            if (dropped > 0)
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture,
+                    $"warn: FunctionApp.Hosting.Console[0]{Environment.NewLine}      {dropped} log lines were dropped: the console did not take output fast enough.{Environment.NewLine}");
             }
 
             batch.Clear();

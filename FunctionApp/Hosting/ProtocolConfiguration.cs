@@ -1,4 +1,3 @@
-using System.Globalization;
 using FunctionApp.Protocols;
 using FunctionApp.Protocols.OpenIm;
 using FunctionApp.Protocols.Tencent;
@@ -11,20 +10,23 @@ public sealed record ProtocolConfigurationResult(ProtocolOptions Options, IReadO
 /// <summary>Reads <see cref="ProtocolOptions"/> from configuration under the names in <see cref="AppSettingNames"/>.</summary>
 public static class ProtocolConfiguration
 {
-    /// <exception cref="InvalidOperationException">A number setting is not a positive whole number.</exception>
+    /// <exception cref="InvalidOperationException">A number setting is not a positive whole number, or a callback would be unsigned without <c>Callbacks:AllowUnsigned</c>.</exception>
     public static ProtocolConfigurationResult Read(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var warnings = new List<string>();
+        var unsigned = new List<string>();
 
         var apps = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var app in configuration.GetSection(AppSettingNames.TencentApps).GetChildren())
         {
             var token = app[AppSettingNames.TencentCallbackTokenKey]?.Trim() ?? "";
-            apps[app.Key] = token;
+            apps[app.Key] = token.Length == 0
+                ? token
+                : SettingValues.Secret($"{AppSettingNames.TencentApps}:{app.Key}:{AppSettingNames.TencentCallbackTokenKey}", token);
             if (token.Length == 0)
             {
-                warnings.Add($"Tencent app {app.Key} has no {AppSettingNames.TencentCallbackTokenKey}: its callbacks are accepted without a signature check.");
+                unsigned.Add($"Tencent app {app.Key} has no callback token ({AppSettingNames.TencentApps}:{app.Key}:{AppSettingNames.TencentCallbackTokenKey}): its callbacks would be accepted without a signature check");
             }
         }
 
@@ -34,7 +36,7 @@ public static class ProtocolConfiguration
         }
 
         var tencent = new TencentOptions { Apps = apps };
-        tencent.MaxClockSkewSeconds = PositiveInt(configuration, AppSettingNames.TencentMaxClockSkewSeconds, tencent.MaxClockSkewSeconds);
+        tencent.MaxClockSkewSeconds = SettingValues.PositiveInt(configuration, AppSettingNames.TencentMaxClockSkewSeconds, tencent.MaxClockSkewSeconds);
 
         var openIm = new OpenImOptions();
         var appId = configuration[AppSettingNames.OpenImAppId];
@@ -44,33 +46,44 @@ public static class ProtocolConfiguration
         }
 
         var key = configuration[AppSettingNames.OpenImCallbackKey];
-        openIm.CallbackKey = string.IsNullOrWhiteSpace(key) ? null : key.Trim();
+        openIm.CallbackKey = string.IsNullOrWhiteSpace(key) ? null : SettingValues.Secret(AppSettingNames.OpenImCallbackKey, key.Trim());
         if (openIm.CallbackKey is null)
         {
-            warnings.Add($"{AppSettingNames.OpenImCallbackKey} is not set: anyone who can reach /api/callbacks/openim can post OpenIM callbacks.");
+            unsigned.Add($"{AppSettingNames.OpenImCallbackKey} is not set: anyone who can reach /api/callbacks/openim could post OpenIM callbacks");
         }
         else if (openIm.CallbackKey.Contains('/', StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"{AppSettingNames.OpenImCallbackKey} must be one path segment (no '/').");
         }
 
+        RefuseUnsignedUnlessAllowed(configuration, unsigned, warnings);
+
         var limits = new CallbackLimits();
-        limits.MaxBodyBytes = PositiveInt(configuration, AppSettingNames.CallbacksMaxBodyBytes, limits.MaxBodyBytes);
-        limits.MaxPairs = PositiveInt(configuration, AppSettingNames.CallbacksMaxPairs, limits.MaxPairs);
+        limits.MaxBodyBytes = SettingValues.PositiveInt(configuration, AppSettingNames.CallbacksMaxBodyBytes, limits.MaxBodyBytes);
+        limits.MaxPairs = SettingValues.PositiveInt(configuration, AppSettingNames.CallbacksMaxPairs, limits.MaxPairs);
 
         return new ProtocolConfigurationResult(new ProtocolOptions { Tencent = tencent, OpenIm = openIm, Limits = limits }, warnings);
     }
 
-    private static int PositiveInt(IConfiguration configuration, string name, int fallback)
+    /// <summary>
+    /// Unsigned callbacks let anyone who finds the URL write edges, so they stop startup unless
+    /// <c>Callbacks:AllowUnsigned</c> is true (the local run and tests); then each one is a startup warning.
+    /// </summary>
+    private static void RefuseUnsignedUnlessAllowed(IConfiguration configuration, List<string> unsigned, List<string> warnings)
     {
-        var text = configuration[name];
-        if (string.IsNullOrWhiteSpace(text))
+        if (unsigned.Count == 0)
         {
-            return fallback;
+            return;
         }
 
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw new InvalidOperationException($"{name} must be a positive whole number; it is '{text}'.");
+        if (!SettingValues.Bool(configuration, AppSettingNames.CallbacksAllowUnsigned, fallback: false))
+        {
+            throw new InvalidOperationException(
+                $"Refusing to start with unsigned callbacks: {string.Join("; ", unsigned)}. Configure the token or key, or set "
+                + $"{AppSettingNames.CallbacksAllowUnsigned}=true to accept unsigned callbacks (local runs and tests only, never a deployment).");
+        }
+
+        warnings.AddRange(unsigned.Select(problem => problem + "."));
+        warnings.Add($"{AppSettingNames.CallbacksAllowUnsigned} is true: unsigned callbacks are accepted. Never set it on a deployment.");
     }
 }

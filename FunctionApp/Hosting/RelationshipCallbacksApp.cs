@@ -16,6 +16,7 @@ public static class RelationshipCallbacksApp
         var builder = WebApplication.CreateSlimBuilder(args);
         var configuration = builder.Configuration;
         var endpoint = HostingEndpoint.From(configuration);
+        var standaloneLimits = endpoint.Mode == HostingMode.Standalone ? HttpServerLimits.Read(configuration) : null;
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -27,6 +28,7 @@ public static class RelationshipCallbacksApp
             else
             {
                 kestrel.ListenAnyIP(endpoint.Port);
+                standaloneLimits!.ApplyTo(kestrel);
             }
 
             kestrel.AddServerHeader = false;
@@ -42,10 +44,16 @@ public static class RelationshipCallbacksApp
         builder.Services.AddSingleton(endpoint);
         builder.Services.AddSingleton(QueryApiKeys.Read(configuration));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<HealthCheckCache>();
         builder.Services
             .AddCallbackIngestion(configuration, endpoint.Mode)
             .AddRelationshipStore(configuration, endpoint.Mode)
             .AddRelationshipQueue(configuration, endpoint.Mode);
+
+        if (standaloneLimits is not null)
+        {
+            builder.Services.AddRequestTimeouts(standaloneLimits.ApplyTo);
+        }
 
         customize?.Invoke(builder);
 
@@ -53,6 +61,11 @@ public static class RelationshipCallbacksApp
         LogStartupWarnings(app, endpoint);
         app.UseStatusCodePages(context =>
             context.HttpContext.Response.HasStarted ? Task.CompletedTask : Problems.ForBareStatusCodeAsync(context.HttpContext));
+        if (standaloneLimits is not null)
+        {
+            app.UseRequestTimeouts();
+        }
+
         app.MapRelationshipCallbackEndpoints(endpoint.Mode, BenchmarkBaselineEndpoint.IsEnabled(configuration));
         return app;
     }

@@ -29,15 +29,7 @@ public static class StandaloneQueueSettings
     public static bool DrainEnabled(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var text = configuration[AppSettingNames.StandaloneQueueDrainEnabled];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return true;
-        }
-
-        return bool.TryParse(text.Trim(), out var enabled)
-            ? enabled
-            : throw new InvalidOperationException($"{AppSettingNames.StandaloneQueueDrainEnabled} must be true or false; it is '{text}'.");
+        return SettingValues.Bool(configuration, AppSettingNames.StandaloneQueueDrainEnabled, fallback: true);
     }
 
     /// <summary>Storage queue names: 3-63 lower-case letters, digits and single hyphens; the poison queue adds a suffix.</summary>

@@ -29,24 +29,58 @@ public sealed class CallbackIngestor : ICallbackIngestor
         switch (platform)
         {
             case TencentCallbackHandler.Platform:
-                return Run(platform, callback, _tencent.Handle,
-                    (kind, message) => TencentAnswers.Fail(CallbackProblems.HttpStatus(kind), message));
+                return Run(platform, callback, _tencent.Handle);
             case OpenImCallbackHandler.Platform:
-                return Run(platform, callback, _openIm.Handle,
-                    (kind, message) => OpenImAnswers.Error(kind, message, kind.ToString()));
+                return Run(platform, callback, _openIm.Handle);
             default:
-                var notFound = ProblemDetailsAnswer.Create(404, "Unknown callback platform",
-                    $"No callback platform '{callback.Platform}': the routes are /api/callbacks/tencent and /api/callbacks/openim.");
-                return new IngestResult(notFound, notFound, [],
-                    new IngestOutcome(callback.Platform, null, null, 0, "rejected", "unknown platform"));
+                return UnknownPlatform(callback);
         }
+    }
+
+    public IngestResult? RefuseBeforeBody(InboundCallback callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        var platform = callback.Platform.Trim().ToLowerInvariant();
+        try
+        {
+            switch (platform)
+            {
+                case TencentCallbackHandler.Platform:
+                    _tencent.CheckUrl(callback);
+                    return null;
+                case OpenImCallbackHandler.Platform:
+                    _openIm.CommandFromUrl(callback);
+                    return null;
+                default:
+                    return UnknownPlatform(callback);
+            }
+        }
+        catch (CallbackRejectedException ex)
+        {
+            return Rejected(platform, ex);
+        }
+    }
+
+    private static IngestResult UnknownPlatform(InboundCallback callback)
+    {
+        var notFound = ProblemDetailsAnswer.Create(404, "Unknown callback platform",
+            $"No callback platform '{callback.Platform}': the routes are /api/callbacks/tencent and /api/callbacks/openim.");
+        return new IngestResult(notFound, notFound, [], new IngestOutcome(callback.Platform, null, null, 0, "rejected", "unknown platform"));
+    }
+
+    /// <summary>A refusal in the platform's own format.</summary>
+    private static IngestResult Rejected(string platform, CallbackRejectedException rejection)
+    {
+        var answer = platform == TencentCallbackHandler.Platform
+            ? TencentAnswers.Fail(CallbackProblems.HttpStatus(rejection.Kind), rejection.Message)
+            : OpenImAnswers.Error(rejection.Kind, rejection.Message, rejection.Kind.ToString());
+        return new IngestResult(answer, answer, [], new IngestOutcome(platform, null, null, 0, "rejected", rejection.Message));
     }
 
     private IngestResult Run(
         string platform,
         InboundCallback callback,
-        Func<InboundCallback, HandledCallback> handle,
-        Func<CallbackProblemKind, string, CallbackAnswer> errorAnswer)
+        Func<InboundCallback, HandledCallback> handle)
     {
         try
         {
@@ -68,8 +102,7 @@ public sealed class CallbackIngestor : ICallbackIngestor
         }
         catch (CallbackRejectedException ex)
         {
-            var answer = errorAnswer(ex.Kind, ex.Message);
-            return new IngestResult(answer, answer, [], new IngestOutcome(platform, null, null, 0, "rejected", ex.Message));
+            return Rejected(platform, ex);
         }
     }
 

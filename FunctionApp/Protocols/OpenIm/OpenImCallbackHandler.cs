@@ -143,9 +143,10 @@ internal sealed class OpenImCallbackHandler(OpenImOptions options, CallbackLimit
 
     /// <summary>
     /// RestPath is <c>[&lt;key&gt;/][&lt;command&gt;]</c>; the legacy form puts the command in <c>?command=</c>.
-    /// Returns the URL's command, or null when the URL names none.
+    /// Returns the URL's command, or null when the URL names none. Needs no body, so hosts call it (through
+    /// <see cref="CallbackIngestor.RefuseBeforeBody"/>) before reading one.
     /// </summary>
-    private string? CommandFromUrl(InboundCallback callback)
+    public string? CommandFromUrl(InboundCallback callback)
     {
         var segments = callback.RestPath.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (!string.IsNullOrEmpty(options.CallbackKey))

@@ -15,8 +15,14 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
 
     private static readonly CallbackAnswer EnqueueFailedAnswer = TencentAnswers.Fail(503, "The callback could not be queued; please retry.");
 
-    /// <summary>Returns the normalized callback, or an ignored one; throws <see cref="CallbackRejectedException"/> on bad input.</summary>
-    public HandledCallback Handle(InboundCallback callback)
+    /// <summary>What the URL says, once checked: the app, its signature and the source time Tencent claims.</summary>
+    internal sealed record CheckedUrl(string AppId, string? Sign, string? RequestTimeText, DateTimeOffset? RequestTime);
+
+    /// <summary>
+    /// Checks everything the URL carries (served SdkAppid, Sign and RequestTime, path, contenttype) without the body,
+    /// so hosts can refuse before reading it; throws <see cref="CallbackRejectedException"/> on bad input.
+    /// </summary>
+    public CheckedUrl CheckUrl(InboundCallback callback)
     {
         var query = callback.Query;
         var appId = Lookup.FindNonBlank(query, TencentQueryNames.SdkAppId)
@@ -28,16 +34,17 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
 
         var sign = Lookup.FindNonBlank(query, TencentQueryNames.Sign);
         var requestTimeText = Lookup.FindNonBlank(query, TencentQueryNames.RequestTime);
+        var maxSkew = TimeSpan.FromSeconds(options.MaxClockSkewSeconds);
         if (!string.IsNullOrEmpty(token))
         {
-            var check = TencentSignature.Verify(token, sign, requestTimeText, callback.ReceivedAt, TimeSpan.FromSeconds(options.MaxClockSkewSeconds));
+            var check = TencentSignature.Verify(token, sign, requestTimeText, callback.ReceivedAt, maxSkew);
             if (!check.IsValid)
             {
                 throw new CallbackRejectedException(CallbackProblemKind.Unauthenticated, check.Failure!);
             }
         }
 
-        var requestTime = ParseRequestTime(requestTimeText);
+        var requestTime = NotAhead(ParseRequestTime(requestTimeText), "RequestTime", callback.ReceivedAt, maxSkew);
         if (callback.RestPath.Trim('/').Length > 0)
         {
             throw new CallbackRejectedException(CallbackProblemKind.NotFound,
@@ -49,6 +56,16 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
         {
             throw new CallbackRejectedException(CallbackProblemKind.InvalidValue, $"contenttype is '{contentType}'; only json is supported.");
         }
+
+        return new CheckedUrl(appId, sign, requestTimeText, requestTime);
+    }
+
+    /// <summary>Returns the normalized callback, or an ignored one; throws <see cref="CallbackRejectedException"/> on bad input.</summary>
+    public HandledCallback Handle(InboundCallback callback)
+    {
+        var query = callback.Query;
+        var (appId, sign, requestTimeText, requestTime) = CheckUrl(callback);
+        var maxSkew = TimeSpan.FromSeconds(options.MaxClockSkewSeconds);
 
         if (callback.Body.Length > limits.MaxBodyBytes)
         {
@@ -67,7 +84,7 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
         }
 
         var (events, eventTime, answer) = Read(known, root);
-        var sourceTime = eventTime is { } ms ? FromUnixMilliseconds(ms, "EventTime") : requestTime;
+        var sourceTime = eventTime is { } ms ? NotAhead(FromUnixMilliseconds(ms, "EventTime"), "EventTime", callback.ReceivedAt, maxSkew) : requestTime;
         return new NormalizedCallback(
             Platform,
             appId,
@@ -176,6 +193,21 @@ internal sealed class TencentCallbackHandler(TencentOptions options, CallbackLim
         }
 
         return DateTimeOffset.FromUnixTimeSeconds(seconds);
+    }
+
+    /// <summary>
+    /// The source time orders an edge's events, so a time in the future would beat every later event and freeze the
+    /// edge: one more than the allowed skew ahead of the receive time is refused, whether or not the callback is signed.
+    /// </summary>
+    private static DateTimeOffset? NotAhead(DateTimeOffset? time, string field, DateTimeOffset receivedAt, TimeSpan maxSkew)
+    {
+        if (time is { } value && value - receivedAt > maxSkew)
+        {
+            throw new CallbackRejectedException(CallbackProblemKind.InvalidValue, string.Create(CultureInfo.InvariantCulture,
+                $"{field} is {(long)(value - receivedAt).TotalSeconds} s ahead of the receive time; at most {(long)maxSkew.TotalSeconds} s is accepted."));
+        }
+
+        return time;
     }
 
     private static DateTimeOffset FromUnixMilliseconds(long milliseconds, string field) =>

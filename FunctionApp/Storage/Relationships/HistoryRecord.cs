@@ -153,6 +153,19 @@ internal static class ContinuationToken
             throw new ArgumentException("The continuation token is malformed, expired with an upgrade, or belongs to another kind of query.", nameof(token));
         }
 
-        return text[(newline + 1)..];
+        // The SDK's token is the service's next keys joined by a space; those keys are opaque, base64-like text
+        // (Azure "1!<length>!<base64>", Azurite plain base64). Anything else was not issued by the service, and sending
+        // it would only make the service fail the query.
+        var continuation = text[(newline + 1)..];
+        var keys = continuation.Split(' ');
+        if (keys.Length > 2 || keys[0].Length == 0 || !keys.All(IsServiceKey))
+        {
+            throw new ArgumentException("The continuation token was not issued for this query.", nameof(token));
+        }
+
+        return continuation;
     }
+
+    private static bool IsServiceKey(string key) =>
+        key.Length <= 1024 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=' or '!' or '-' or '_');
 }

@@ -1,0 +1,48 @@
+using System.Globalization;
+
+namespace FunctionApp.Hosting;
+
+/// <summary>Typed reads of single settings; a malformed value stops startup with the setting named.</summary>
+internal static class SettingValues
+{
+    /// <summary>A true/false setting (case-insensitive); absent or blank means <paramref name="fallback"/>.</summary>
+    public static bool Bool(IConfiguration configuration, string name, bool fallback)
+    {
+        var text = configuration[name];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        return bool.TryParse(text.Trim(), out var value)
+            ? value
+            : throw new InvalidOperationException($"{name} must be true or false; it is '{text}'.");
+    }
+
+    /// <summary>A positive whole number; absent or blank means <paramref name="fallback"/>.</summary>
+    public static int PositiveInt(IConfiguration configuration, string name, int fallback)
+    {
+        var text = configuration[name];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new InvalidOperationException($"{name} must be a positive whole number; it is '{text}'.");
+    }
+
+    /// <summary>
+    /// Shortest secret accepted for a Tencent callback token, the OpenIM callback key or a query API key. Tencent's
+    /// Sign is a plain SHA-256 of token and time, so one signed URL lets a short token be guessed offline.
+    /// </summary>
+    public const int MinSecretLength = 16;
+
+    /// <summary>Stops startup when a secret is shorter than <see cref="MinSecretLength"/>; the message never shows it.</summary>
+    public static string Secret(string name, string value) =>
+        value.Length >= MinSecretLength
+            ? value
+            : throw new InvalidOperationException(
+                $"{name} must be at least {MinSecretLength} characters long (one is {value.Length}); use a random value such as 'openssl rand -hex 24'.");
+}
