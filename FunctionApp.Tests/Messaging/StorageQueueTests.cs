@@ -157,7 +157,10 @@ public class StorageQueueTests(AzuriteFixture azurite)
     {
         var queue = await NewQueueAsync();
         var settings = new ConfigurationBuilder()
-            .AddInMemoryCollection([KeyValuePair.Create("Tencent:Apps:1400000001:CallbackToken", (string?)"")]).Build();
+            .AddInMemoryCollection([
+                KeyValuePair.Create("Tencent:Apps:1400000001:CallbackToken", (string?)""),
+                KeyValuePair.Create(AppSettingNames.CallbacksAllowUnsigned, (string?)"true"),
+            ]).Build();
         // The ingestor as the standalone composition configures it.
         var ingestor = new ServiceCollection().AddCallbackIngestion(settings, HostingMode.Standalone)
             .BuildServiceProvider().GetRequiredService<ICallbackIngestor>();
