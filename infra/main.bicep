@@ -3,7 +3,7 @@
 
 targetScope = 'resourceGroup'
 
-import { alwaysReadyType, inboundAllowListType, principalTypeType, queueSettingsType, serviceBusSkuType, storageSkuType } from 'app/types.bicep'
+import { alwaysReadyType, callbackTokensType, inboundAllowListType, principalTypeType, queueSettingsType, serviceBusSkuType, storageSkuType, tagsType } from 'app/types.bicep'
 
 // ---------------------------------------------------------------------------------------------------------
 // Parameters
@@ -18,7 +18,7 @@ param location string = resourceGroup().location
 param namePrefix string = 'relcb'
 
 @description('Optional. Tags applied to every resource.')
-param tags object = {}
+param tags tagsType = {}
 
 @description('Optional. Name of the Service Bus queue between ingestion and apply (app setting RelationshipEventsQueue).')
 param relationshipEventsQueueName string = 'relationship-events'
@@ -75,8 +75,7 @@ param inboundAllowList inboundAllowListType = {
 }
 
 @description('Optional. Tencent Cloud Chat apps served: an object mapping each SdkAppid to the callback token set in its console (empty string: unsigned callbacks accepted). Example: {"1400000001": "token"}.')
-@secure()
-param tencentCallbackTokens object = {}
+param tencentCallbackTokens callbackTokensType = {}
 
 @description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
 @minValue(1)
@@ -188,12 +187,21 @@ module monitoring 'app/monitoring.bicep' = {
 
 module roles 'app/roles.bicep' = {
   name: 'roles'
+  // The resources are named here, not read from module outputs, so what-if can predict every assignment's scope.
+  dependsOn: [
+    storage
+    serviceBus
+    monitoring
+  ]
   params: {
+    // Known only once the identity exists; keeping it in the assignment names lets a recreated identity get fresh
+    // assignments instead of failing on a principal change.
+    #disable-next-line what-if-short-circuiting
     appPrincipalId: identity.outputs.principalId
-    storageAccountName: storage.outputs.name
-    serviceBusNamespaceName: serviceBus.outputs.name
-    queueName: serviceBus.outputs.queueName
-    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    storageAccountName: names.storage
+    serviceBusNamespaceName: names.serviceBus
+    queueName: relationshipEventsQueueName
+    applicationInsightsName: names.applicationInsights
     grantQueueManageForScaling: grantQueueManageForScaling
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType

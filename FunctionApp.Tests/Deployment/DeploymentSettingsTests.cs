@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FunctionApp.Hosting;
@@ -7,122 +6,36 @@ namespace FunctionApp.Tests.Deployment;
 
 /// <summary>
 /// Keeps configuration and resource names in step across the app's constants, <c>host.json</c>, the function
-/// folders, <c>local.settings.sample.json</c> and the Bicep templates.
+/// folders and <c>local.settings.sample.json</c>. What the Bicep templates set is checked on their compiled form
+/// (<see cref="CompiledAppSettingsTests"/> and the other compiled-template tests).
 /// </summary>
 public class DeploymentSettingsTests
 {
-    private const string FunctionAppBicep = "infra/app/functionapp.bicep";
-    private const string MainBicep = "infra/main.bicep";
-
-    /// <summary>
-    /// Names in <see cref="AppSettingNames"/> that a Functions deployment does not set, each with its reason.
-    /// Every other name must be set by the Bicep and present in local.settings.sample.json.
-    /// </summary>
-    private static readonly Dictionary<string, string> NotSetInFunctionsMode = new()
-    {
-        [AppSettingNames.QueryApiKeys] = "standalone only: in Functions mode the host's function keys protect the query API",
-        [AppSettingNames.Port] = "standalone only: the Functions host chooses the handler's port",
-        [AppSettingNames.FunctionsCustomHandlerPort] = "set by the Functions host when it starts the handler",
-        [AppSettingNames.TencentCallbackTokenKey] = "child key of each Tencent app, checked together with TencentApps",
-        [AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds] = "standalone only: on Azure Service Bus's lock and host.json govern redelivery",
-        [AppSettingNames.StandaloneQueueRetryDelaySeconds] = "standalone only: on Azure Service Bus redelivers an abandoned message",
-        [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
-        [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
-        [AppSettingNames.StandaloneQueueAcknowledgementLatencyTargetMilliseconds] = "standalone only: on Azure acknowledgement and apply do not share a drain",
-        [AppSettingNames.StandaloneQueueDrainEnabled] = "standalone only: on Azure ReceiveCallback and ApplyRelationshipEvents already scale apart",
-        [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
-    };
-
-    public static TheoryData<string> SettingsFunctionsModeReads()
-    {
-        var data = new TheoryData<string>();
-        foreach (var name in AllSettingNames().Where(name => !NotSetInFunctionsMode.ContainsKey(name)))
-        {
-            data.Add(name);
-        }
-
-        return data;
-    }
-
     [Fact]
     public void Every_exception_names_a_current_setting()
     {
-        var names = AllSettingNames();
-        Assert.All(NotSetInFunctionsMode.Keys, name => Assert.Contains(name, names));
-        Assert.NotEmpty(SettingsFunctionsModeReads());
+        Assert.All(FunctionsModeSettings.NotSetInFunctionsMode.Keys, name => Assert.Contains(name, FunctionsModeSettings.AllNames));
+        Assert.NotEmpty(FunctionsModeSettings.Names);
     }
+
+    public static TheoryData<string> SettingsFunctionsModeReads() => FunctionsModeSettings.NamesAsTheoryData();
 
     [Theory]
     [MemberData(nameof(SettingsFunctionsModeReads))]
-    public void Setting_is_set_by_bicep_and_present_in_local_settings(string name)
+    public void Setting_is_present_in_local_settings(string name)
     {
-        var environmentName = name.Replace(":", "__", StringComparison.Ordinal);
-        var bicepNames = BicepAppSettingNames();
+        var environmentName = FunctionsModeSettings.EnvironmentName(name);
         var localNames = LocalSettingNames();
 
         if (name == AppSettingNames.TencentApps)
         {
-            // One setting per SdkAppid, generated from the secure tencentCallbackTokens parameter.
-            var perApp = $"{environmentName}__${{app.key}}__{AppSettingNames.TencentCallbackTokenKey}";
-            Assert.Contains($"'{perApp}'", Bicep(FunctionAppBicep), StringComparison.Ordinal);
-            Assert.Contains(localNames, local => Regex.IsMatch(
-                local, $"^{environmentName}__[0-9]+__{AppSettingNames.TencentCallbackTokenKey}$"));
+            // One setting per SdkAppid.
+            var pattern = "^" + Regex.Escape(FunctionsModeSettings.TencentAppTokenPattern).Replace(@"\{0}", "[0-9]+", StringComparison.Ordinal) + "$";
+            Assert.Contains(localNames, local => Regex.IsMatch(local, pattern));
             return;
         }
 
-        // A connection may be one value (a connection string) or a section of identity-based values (name__child).
-        Assert.True(
-            bicepNames.Any(bicep => bicep == environmentName || bicep.StartsWith(environmentName + "__", StringComparison.Ordinal)),
-            $"infra/app/functionapp.bicep does not set {environmentName}.");
         Assert.Contains(environmentName, localNames);
-    }
-
-    [Fact]
-    public void Bicep_sets_no_standalone_only_or_runtime_setting()
-    {
-        var bicepNames = BicepAppSettingNames();
-        Assert.DoesNotContain(bicepNames, name => name.StartsWith("QueryApi__", StringComparison.Ordinal));
-        Assert.DoesNotContain(bicepNames, name => name.StartsWith("Benchmark__", StringComparison.Ordinal));
-        Assert.DoesNotContain(AppSettingNames.Port, bicepNames);
-        Assert.DoesNotContain(AppSettingNames.FunctionsCustomHandlerPort, bicepNames);
-        // Flex Consumption takes the runtime from functionAppConfig.runtime and refuses this setting.
-        Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", bicepNames);
-        Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", bicepNames);
-        Assert.Contains("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", bicepNames);
-        Assert.Contains("union(identityAppSettings, productAppSettings, tencentAppSettings)", Bicep(FunctionAppBicep), StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("AzureWebJobsStorage", "blobServiceUri")]
-    [InlineData(AppSettingNames.ServiceBusConnection, "fullyQualifiedNamespace")]
-    [InlineData(AppSettingNames.RelationshipStorage, "tableServiceUri")]
-    public void Connections_are_identity_based_in_bicep(string connection, string endpointSetting)
-    {
-        var bicepNames = BicepAppSettingNames();
-        Assert.Contains($"{connection}__{endpointSetting}", bicepNames);
-        Assert.Contains($"{connection}__clientId", bicepNames);
-        Assert.Matches($@"(?m)^\s+{connection}__credential: 'managedidentity'$", Bicep(FunctionAppBicep));
-        Assert.DoesNotContain(connection, bicepNames);
-    }
-
-    [Fact]
-    public void Templates_keep_keys_disabled_and_hold_no_secret()
-    {
-        var infra = string.Join('\n', Directory.GetFiles(DeploymentFiles.PathOf("infra"), "*.bicep", SearchOption.AllDirectories).Select(File.ReadAllText));
-        Assert.Contains("allowSharedKeyAccess: false", infra, StringComparison.Ordinal);
-        Assert.Contains("allowBlobPublicAccess: false", infra, StringComparison.Ordinal);
-        Assert.Contains("minimumTlsVersion: 'TLS1_2'", infra, StringComparison.Ordinal);
-        Assert.Contains("disableLocalAuth: true", infra, StringComparison.Ordinal);
-        Assert.Contains("DisableLocalAuth: true", infra, StringComparison.Ordinal);
-        Assert.Contains("httpsOnly: true", infra, StringComparison.Ordinal);
-        Assert.Contains("ftpsState: 'Disabled'", infra, StringComparison.Ordinal);
-        Assert.Matches(@"runtime: \{\s+name: 'custom'", infra);
-        Assert.DoesNotContain("listKeys(", infra, StringComparison.Ordinal);
-        Assert.DoesNotContain("AccountKey=", infra, StringComparison.Ordinal);
-        Assert.DoesNotContain("SharedAccessKey", infra, StringComparison.Ordinal);
-        // Callback secrets arrive only through secure parameters.
-        Assert.Matches(@"@secure\(\)\s+param tencentCallbackTokens object", Bicep(MainBicep));
-        Assert.Matches(@"@secure\(\)\s+param openImCallbackKey string", Bicep(MainBicep));
     }
 
     [Fact]
@@ -141,14 +54,9 @@ public class DeploymentSettingsTests
     }
 
     [Fact]
-    public void Queue_name_agrees_across_app_bicep_local_settings_and_bindings()
+    public void Queue_name_agrees_across_app_local_settings_and_bindings()
     {
         var queue = ResourceNames.DefaultRelationshipEventsQueue;
-        Assert.Equal(queue, DeploymentFiles.BicepParameterDefault(Bicep(MainBicep), "relationshipEventsQueueName"));
-
-        using var parameters = DeploymentFiles.Json("infra/main.parameters.json");
-        Assert.Equal(queue, parameters.RootElement.GetProperty("parameters").GetProperty("relationshipEventsQueueName").GetProperty("value").GetString());
-
         using var local = DeploymentFiles.Json("local.settings.sample.json");
         Assert.Equal(queue, local.RootElement.GetProperty("Values").GetProperty(AppSettingNames.RelationshipEventsQueue).GetString());
 
@@ -160,14 +68,6 @@ public class DeploymentSettingsTests
         var trigger = Binding("ApplyRelationshipEvents", "message");
         Assert.Equal(bindingQueue, trigger.GetProperty("queueName").GetString());
         Assert.Equal(AppSettingNames.ServiceBusConnection, trigger.GetProperty("connection").GetString());
-    }
-
-    [Fact]
-    public void Table_names_agree_between_app_and_bicep()
-    {
-        Assert.Equal(ResourceNames.Tables, DeploymentFiles.BicepStringArray(Bicep(MainBicep), "relationshipTables"));
-        Assert.Contains("tableNames: relationshipTables", Bicep(MainBicep), StringComparison.Ordinal);
-        Assert.Contains("for tableName in tableNames", Bicep("infra/app/storage.bicep"), StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string, string, string, string> HttpFunctions() => new()
@@ -260,25 +160,6 @@ public class DeploymentSettingsTests
         Assert.True(serviceBus.GetProperty("maxConcurrentCalls").GetInt32() >= 1);
         // The host renews the message lock for as long as a function may run.
         Assert.Equal(root.GetProperty("functionTimeout").GetString(), serviceBus.GetProperty("maxAutoLockRenewalDuration").GetString());
-    }
-
-    private static HashSet<string> AllSettingNames() =>
-    [
-        .. typeof(AppSettingNames).GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Where(field => field.IsLiteral && field.FieldType == typeof(string))
-            .Select(field => (string)field.GetRawConstantValue()!),
-    ];
-
-    private static string Bicep(string relativePath) => DeploymentFiles.Text(relativePath);
-
-    private static HashSet<string> BicepAppSettingNames()
-    {
-        var bicep = Bicep(FunctionAppBicep);
-        return
-        [
-            .. DeploymentFiles.BicepObjectKeys(bicep, "identityAppSettings"),
-            .. DeploymentFiles.BicepObjectKeys(bicep, "productAppSettings"),
-        ];
     }
 
     private static HashSet<string> LocalSettingNames()

@@ -3,7 +3,7 @@
 // Every connection is identity-based through the one user-assigned identity; no key or connection string
 // with a secret is stored, except the callback secrets the IM platforms need.
 
-import { alwaysReadyType, inboundAllowListType } from 'types.bicep'
+import { alwaysReadyType, callbackTokensType, inboundAllowListType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the function app (globally unique host name).')
 param name string
@@ -15,7 +15,7 @@ param planName string
 param location string
 
 @description('Optional. Tags applied to the plan and the app.')
-param tags object = {}
+param tags tagsType = {}
 
 @description('Required. Resource id of the user-assigned identity the app runs as.')
 param identityResourceId string
@@ -64,8 +64,7 @@ param alwaysReady alwaysReadyType
 param inboundAllowList inboundAllowListType
 
 @description('Optional. Tencent callback token per SdkAppid; an empty token accepts unsigned callbacks for that app.')
-@secure()
-param tencentCallbackTokens object = {}
+param tencentCallbackTokens callbackTokensType = {}
 
 @description('Optional. Largest distance, in seconds, between a signed Tencent callback\'s RequestTime and now.')
 param tencentMaxClockSkewSeconds int = 60

@@ -2,6 +2,8 @@
 // Service Bus and Application Insights. A user-assigned identity exists before the app does, so its
 // role assignments can be made (and can propagate) in the same deployment.
 
+import { tagsType } from 'types.bicep'
+
 @description('Required. Name of the user-assigned managed identity.')
 param name string
 
@@ -9,7 +11,7 @@ param name string
 param location string
 
 @description('Optional. Tags applied to the identity.')
-param tags object = {}
+param tags tagsType = {}
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: name

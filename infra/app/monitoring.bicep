@@ -1,6 +1,8 @@
 // Log Analytics workspace and workspace-based Application Insights, both with local (key) authentication
 // disabled: telemetry is accepted only from Entra ID identities holding Monitoring Metrics Publisher.
 
+import { tagsType } from 'types.bicep'
+
 @description('Required. Name of the Log Analytics workspace.')
 param workspaceName string
 
@@ -11,7 +13,7 @@ param applicationInsightsName string
 param location string
 
 @description('Optional. Tags applied to both resources.')
-param tags object = {}
+param tags tagsType = {}
 
 @description('Optional. Days the workspace keeps logs.')
 @minValue(30)

@@ -38,15 +38,6 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
-var queueRoles = filter(
-  [
-    roles.serviceBusDataSender
-    roles.serviceBusDataReceiver
-    grantQueueManageForScaling ? roles.serviceBusDataOwner : ''
-  ],
-  roleId => !empty(roleId)
-)
-
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -87,17 +78,36 @@ resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource appQueueRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in queueRoles: {
-    name: guid(namespace::queue.id, appPrincipalId, roleId)
-    scope: namespace::queue
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
-      principalId: appPrincipalId
-      principalType: 'ServicePrincipal'
-    }
+resource appQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(namespace::queue.id, appPrincipalId, roles.serviceBusDataSender)
+  scope: namespace::queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
   }
-]
+}
+
+resource appQueueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(namespace::queue.id, appPrincipalId, roles.serviceBusDataReceiver)
+  scope: namespace::queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Manage right on the queue only, so the scale controller can read its length.
+resource appQueueOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantQueueManageForScaling) {
+  name: guid(namespace::queue.id, appPrincipalId, roles.serviceBusDataOwner)
+  scope: namespace::queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(applicationInsights.id, appPrincipalId, roles.monitoringMetricsPublisher)

@@ -1,7 +1,7 @@
 // Service Bus namespace and the queue between ReceiveCallback (sender) and ApplyRelationshipEvents
 // (receiver). Local (SAS key) authentication is disabled: only Entra ID identities with data roles connect.
 
-import { queueSettingsType, serviceBusSkuType } from 'types.bicep'
+import { queueSettingsType, serviceBusSkuType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the namespace (6-50 characters, globally unique).')
 @minLength(6)
@@ -12,7 +12,7 @@ param name string
 param location string
 
 @description('Optional. Tags applied to the namespace.')
-param tags object = {}
+param tags tagsType = {}
 
 @description('Optional. Namespace tier. Standard fits callback traffic; Premium adds isolation, 1 MB+ messages and predictable latency.')
 param skuName serviceBusSkuType = 'Standard'

@@ -1,7 +1,7 @@
 // One storage account holds the Functions host's own data (AzureWebJobsStorage), the deployment package
 // container and the relationship tables. Shared keys are off: every caller authenticates with Entra ID.
 
-import { storageSkuType } from 'types.bicep'
+import { storageSkuType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -12,7 +12,7 @@ param name string
 param location string
 
 @description('Optional. Tags applied to the account.')
-param tags object = {}
+param tags tagsType = {}
 
 @description('Optional. Redundancy of the account.')
 param skuName storageSkuType = 'Standard_LRS'

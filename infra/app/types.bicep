@@ -1,6 +1,19 @@
 // Types shared by main.bicep and its modules.
 
 @export()
+@description('Resource tags: names to string values.')
+type tagsType = {
+  *: string
+}
+
+@export()
+@secure()
+@description('Tencent callback token per SdkAppid (empty string: unsigned callbacks accepted), for example {"1400000001": "token"}.')
+type callbackTokensType = {
+  *: string
+}
+
+@export()
 @description('Always-ready (pre-warmed) instances per Flex Consumption scale group. 0 lets the group scale to zero.')
 type alwaysReadyType = {
   @description('Instances kept for the HTTP group: callbacks, queries and health. 1 avoids a cold start on the first callback (Tencent waits 2 s).')

@@ -1,0 +1,187 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FunctionApp.Hosting;
+
+namespace FunctionApp.Tests.Deployment;
+
+/// <summary>
+/// The app settings the compiled template writes against the names the app reads (<see cref="AppSettingNames"/>),
+/// both ways: nothing the app needs is missing, nothing is written that nobody reads.
+/// </summary>
+[Collection(CompiledTemplatesCollection.Name)]
+public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates)
+{
+    /// <summary>Settings the Functions host itself reads, not the handler, each with its reason.</summary>
+    private static readonly Dictionary<string, string> HostSettings = new()
+    {
+        ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "the host sends telemetry to Application Insights",
+        ["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] = "the host authenticates telemetry with the identity (local auth is off)",
+    };
+
+    /// <summary>The host's own storage connection, identity-based like the app's.</summary>
+    private const string HostStorage = "AzureWebJobsStorage";
+
+    /// <summary>Children an identity-based connection section may have (name__child).</summary>
+    private static readonly string[] IdentityConnectionChildren =
+        ["blobServiceUri", "queueServiceUri", "tableServiceUri", "fullyQualifiedNamespace", "credential", "clientId"];
+
+    public static TheoryData<string> SettingsFunctionsModeReads() => FunctionsModeSettings.NamesAsTheoryData();
+
+    [Theory]
+    [MemberData(nameof(SettingsFunctionsModeReads))]
+    public void Template_writes_every_setting_the_app_reads(string name)
+    {
+        var written = WrittenSettingNames();
+        var environmentName = FunctionsModeSettings.EnvironmentName(name);
+        if (name == AppSettingNames.TencentApps)
+        {
+            // One setting per SdkAppid, generated from the secure tencentCallbackTokens parameter.
+            Assert.Contains(FunctionsModeSettings.TencentAppTokenPattern, written);
+            return;
+        }
+
+        // A connection is a single value or a section of identity-based values (name__child).
+        Assert.True(
+            written.Any(setting => setting == environmentName || setting.StartsWith(environmentName + "__", StringComparison.Ordinal)),
+            $"The compiled template does not write {environmentName}. It writes: {string.Join(", ", written)}");
+    }
+
+    [Fact]
+    public void Template_writes_nothing_the_app_or_host_does_not_read()
+    {
+        var read = FunctionsModeSettings.Names.Select(FunctionsModeSettings.EnvironmentName).ToHashSet(StringComparer.Ordinal);
+        var connections = new HashSet<string>(read, StringComparer.Ordinal) { HostStorage };
+
+        var unread = WrittenSettingNames().Where(setting =>
+            !read.Contains(setting)
+            && !HostSettings.ContainsKey(setting)
+            && setting != FunctionsModeSettings.TencentAppTokenPattern
+            && !IsIdentityConnectionChild(setting, connections));
+
+        Assert.Empty(unread);
+    }
+
+    [Theory]
+    [InlineData(HostStorage, "blobServiceUri", "storageBlobEndpoint")]
+    [InlineData(HostStorage, "queueServiceUri", "storageQueueEndpoint")]
+    [InlineData(HostStorage, "tableServiceUri", "storageTableEndpoint")]
+    [InlineData(AppSettingNames.ServiceBusConnection, "fullyQualifiedNamespace", "serviceBusFullyQualifiedNamespace")]
+    [InlineData(AppSettingNames.RelationshipStorage, "tableServiceUri", "storageTableEndpoint")]
+    public void Connections_are_identity_based(string connection, string endpointSetting, string endpointParameter)
+    {
+        var settings = WrittenSettings();
+        Assert.Equal($"[parameters('{endpointParameter}')]", settings[$"{connection}__{endpointSetting}"]);
+        Assert.Equal("managedidentity", settings[$"{connection}__credential"]);
+        Assert.Equal("[parameters('identityClientId')]", settings[$"{connection}__clientId"]);
+        // No connection string (it would carry a key) under the connection's own name.
+        Assert.DoesNotContain(connection, settings.Keys);
+    }
+
+    [Fact]
+    public void Callback_secrets_come_only_from_secure_parameters()
+    {
+        var app = templates.Main.Module("functionApp");
+        Assert.Equal("securestring", app.Parameter("openImCallbackKey").GetProperty("type").GetString());
+        Assert.Equal("[parameters('openImCallbackKey')]", WrittenSettings()[FunctionsModeSettings.EnvironmentName(AppSettingNames.OpenImCallbackKey)]);
+        Assert.Equal("secureObject", DefinitionOf(app, app.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
+        var tencent = TencentSettingsExpression(app);
+        Assert.Contains("items(parameters('tencentCallbackTokens'))", tencent, StringComparison.Ordinal);
+
+        var main = templates.Main;
+        Assert.Equal("securestring", main.Parameter("openImCallbackKey").GetProperty("type").GetString());
+        Assert.Equal("secureObject", DefinitionOf(main, main.Parameter("tencentCallbackTokens")).GetProperty("type").GetString());
+        Assert.Equal("[parameters('openImCallbackKey')]", main.ModuleArgument("functionApp", "openImCallbackKey").GetString());
+        Assert.Equal("[parameters('tencentCallbackTokens')]", main.ModuleArgument("functionApp", "tencentCallbackTokens").GetString());
+    }
+
+    [Fact]
+    public void Queue_setting_is_the_queue_the_template_creates()
+    {
+        Assert.Equal("[parameters('relationshipEventsQueueName')]", WrittenSettings()[AppSettingNames.RelationshipEventsQueue]);
+        Assert.Equal("[reference('serviceBus').outputs.queueName.value]", templates.Main.ModuleArgument("functionApp", "relationshipEventsQueueName").GetString());
+    }
+
+    /// <summary>Every app setting the template writes, by name, with its value or expression.</summary>
+    private Dictionary<string, string> WrittenSettings()
+    {
+        var app = templates.Main.Module("functionApp");
+        var config = Assert.Single(
+            app.ResourcesOf("Microsoft.Web/sites/config"),
+            resource => resource.Name.EndsWith("'appsettings')]", StringComparison.Ordinal));
+
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (config.Properties.ValueKind == JsonValueKind.Object)
+        {
+            AddLiteral(settings, config.Properties);
+            return settings;
+        }
+
+        // union() of object variables and the generated per-app Tencent settings: any other shape is not read here,
+        // so fail rather than miss a setting.
+        var expression = config.Properties.GetString()!;
+        Assert.Matches(UnionOfVariables(), expression);
+        foreach (var variable in ArmTemplate.VariablesReadBy(expression))
+        {
+            var value = app.Variable(variable);
+            if (value.ValueKind == JsonValueKind.Object)
+            {
+                AddLiteral(settings, value);
+            }
+            else
+            {
+                var name = GeneratedSettingName(value.GetString()!);
+                Assert.True(settings.TryAdd(name, value.GetString()!), $"{name} is written twice.");
+            }
+        }
+
+        return settings;
+    }
+
+    private HashSet<string> WrittenSettingNames() => [.. WrittenSettings().Keys];
+
+    private static void AddLiteral(Dictionary<string, string> settings, JsonElement values)
+    {
+        foreach (var setting in values.EnumerateObject())
+        {
+            Assert.Equal(JsonValueKind.String, setting.Value.ValueKind);
+            Assert.True(settings.TryAdd(setting.Name, setting.Value.GetString()!), $"{setting.Name} is written twice.");
+        }
+    }
+
+    /// <summary>The name pattern of a generated setting: <c>toObject(..., format('Name__{0}__Child', ...), ...)</c>.</summary>
+    private static string GeneratedSettingName(string expression) =>
+        GeneratedSettingNameOrNull(expression)
+        ?? throw new Xunit.Sdk.XunitException($"An app-settings variable is neither an object nor toObject(..., format(...)): {expression}");
+
+    private static string TencentSettingsExpression(ArmTemplate app) =>
+        Assert.Single(
+            app.Root.GetProperty("variables").EnumerateObject()
+                .Where(variable => variable.Value.ValueKind == JsonValueKind.String
+                    && GeneratedSettingNameOrNull(variable.Value.GetString()!) == FunctionsModeSettings.TencentAppTokenPattern)
+                .Select(variable => variable.Value.GetString()!));
+
+    private static string? GeneratedSettingNameOrNull(string expression) =>
+        ToObjectWithFormattedKeys().Match(expression) is { Success: true } match ? match.Groups["pattern"].Value : null;
+
+    private static bool IsIdentityConnectionChild(string setting, HashSet<string> connections)
+    {
+        var separator = setting.LastIndexOf("__", StringComparison.Ordinal);
+        return separator > 0
+            && connections.Contains(setting[..separator])
+            && IdentityConnectionChildren.Contains(setting[(separator + 2)..], StringComparer.Ordinal);
+    }
+
+    private static JsonElement DefinitionOf(ArmTemplate template, JsonElement parameter)
+    {
+        var reference = parameter.GetProperty("$ref").GetString()!;
+        const string prefix = "#/definitions/";
+        Assert.StartsWith(prefix, reference, StringComparison.Ordinal);
+        return template.Root.GetProperty("definitions").GetProperty(reference[prefix.Length..]);
+    }
+
+    [GeneratedRegex(@"^\[union\(variables\('[^']+'\)(, variables\('[^']+'\))*\)\]$")]
+    private static partial Regex UnionOfVariables();
+
+    [GeneratedRegex(@"^\[toObject\(.*?, lambda\('\w+', format\('(?<pattern>[^']+)', ")]
+    private static partial Regex ToObjectWithFormattedKeys();
+}
