@@ -33,6 +33,9 @@ internal sealed class TestApp : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The app's services, for tests of the composition.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public HttpClient Client { get; }
 
     public CapturingLoggerProvider Logs { get; }
@@ -48,9 +51,18 @@ internal sealed class TestApp : IAsyncDisposable
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + StorageConnectionString.DevelopmentAccountKey +
         ";TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1";
 
+    /// <summary>A well-formed Service Bus connection string to a port nothing listens on (the client connects on first use only).</summary>
+    public const string UnreachableServiceBus =
+        "Endpoint=sb://127.0.0.1:9;SharedAccessKeyName=test;SharedAccessKey=test;UseDevelopmentEmulator=true";
+
     private static async Task<TestApp> StartAsync(string[] args, Action<IServiceCollection>? services)
     {
         var logs = new CapturingLoggerProvider();
+        if (args.Contains("--FUNCTIONS_CUSTOMHANDLER_PORT=0") && !args.Any(a => a.StartsWith("--ServiceBusConnection", StringComparison.Ordinal)))
+        {
+            args = [.. args, "--ServiceBusConnection=" + UnreachableServiceBus];
+        }
+
         var withoutStorage = !args.Any(a => a.StartsWith("--RelationshipStorage", StringComparison.Ordinal));
         if (withoutStorage)
         {

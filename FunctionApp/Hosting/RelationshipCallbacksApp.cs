@@ -43,7 +43,7 @@ public static class RelationshipCallbacksApp
         builder.Services.AddSingleton(QueryApiKeys.Read(configuration));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services
-            .AddCallbackIngestion(configuration, endpoint.Mode)
+            .AddCallbackIngestion(configuration)
             .AddRelationshipStore(configuration, endpoint.Mode)
             .AddRelationshipQueue(configuration, endpoint.Mode);
 
