@@ -61,7 +61,11 @@ public static class AppSettingNames
     /// </summary>
     public const string StandaloneQueueDrainEnabled = "StandaloneQueue:DrainEnabled";
 
-    /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
+    /// <summary>
+    /// Service Bus connection, read the same way by the host's trigger and the handler's sender: a connection string, or
+    /// a section with <c>fullyQualifiedNamespace</c>, <c>credential</c> and <c>clientId</c>. Required in Functions mode;
+    /// standalone, setting it puts the queue on Service Bus instead of the Storage queue.
+    /// </summary>
     public const string ServiceBusConnection = "ServiceBusConnection";
 
     /// <summary>Comma-separated keys accepted by the standalone query API (header <c>x-api-key</c>).</summary>

@@ -50,7 +50,8 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// The queue between ingestion and apply. Functions mode: the Service Bus queue named by
     /// <c>RelationshipEventsQueue</c> on <c>ServiceBusConnection</c> (<see cref="AddServiceBusQueue"/>); the host's
-    /// trigger drains it. Standalone: the Storage queue of that name (<see cref="IRelationshipEventQueue"/>), its poison
+    /// trigger drains it. Standalone with <c>ServiceBusConnection</c> set: the same queue and sender, drained by this
+    /// process (<see cref="ServiceBusQueueDrain"/>). Standalone otherwise: the Storage queue of that name (<see cref="IRelationshipEventQueue"/>), its poison
     /// queue, both created at startup, the background drain and an <see cref="IHealthProbe"/> named "queue".
     /// </summary>
     public static IServiceCollection AddRelationshipQueue(this IServiceCollection services, IConfiguration configuration, HostingMode mode)
@@ -60,6 +61,22 @@ public static class ServiceCollectionExtensions
         if (mode == HostingMode.Functions)
         {
             return services.AddServiceBusQueue(configuration);
+        }
+
+        if (ServiceBusConnection.IsConfigured(configuration))
+        {
+            // Standalone on Service Bus: the same sender, and this process drains the queue itself.
+            services.AddServiceBusQueue(configuration);
+            if (StandaloneQueueSettings.DrainEnabled(configuration))
+            {
+                var serviceBusQueue = StandaloneQueueSettings.QueueName(configuration);
+                services.AddSingleton(provider => new RelationshipBatchProcessor(
+                    provider.GetRequiredService<IRelationshipBatchApplier>(), provider.GetRequiredService<ILoggerFactory>()));
+                services.AddHostedService(provider => new ServiceBusQueueDrain(provider.GetRequiredService<ServiceBusClient>(), serviceBusQueue,
+                    provider.GetRequiredService<RelationshipBatchProcessor>(), new ServiceBusQueueDrainOptions()));
+            }
+
+            return services;
         }
 
         var clients = StorageClientsOf(services, configuration);
