@@ -31,11 +31,10 @@ internal static class FunctionsInvocationEndpoints
         }
 
         var deliveryCount = InvocationPayload.ReadMetadata(document.RootElement, "DeliveryCount");
-        RelationshipBatch batch;
+        byte[] json;
         try
         {
-            var message = InvocationPayload.ReadBinding(document.RootElement, ServiceBusTriggerBinding);
-            batch = RelationshipBatchJson.Deserialize(ServiceBusMessageBody.Decode(message));
+            json = ServiceBusMessageBody.Decode(InvocationPayload.ReadBinding(document.RootElement, ServiceBusTriggerBinding));
         }
         catch (InvalidInvocationException ex)
         {
@@ -44,32 +43,25 @@ internal static class FunctionsInvocationEndpoints
         }
         catch (InvalidBatchException ex)
         {
-            // Can never be applied: fail every delivery so Service Bus dead-letters it, where it stays inspectable.
+            // Not even in one of the host's forms: fail every delivery so Service Bus dead-letters it, where it stays inspectable.
             ApiLog.Batch(logger, LogLevel.Error, null, 0, 0, null, 0, "invalid", ex.Message, deliveryCount, Elapsed(started), null);
             await WriteAsync(context, StatusCodes.Status400BadRequest, null, [$"The message is not a relationship batch this build can apply: {ex.Message}"]);
             return;
         }
 
-        var applier = services.GetRequiredService<IRelationshipBatchApplier>();
-
-        try
+        var count = int.TryParse(deliveryCount, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+        var outcome = await services.GetRequiredService<IRelationshipBatchProcessor>().ProcessAsync(json, count, context.RequestAborted);
+        var batch = outcome.Batch;
+        // A non-2xx answer fails the invocation: Service Bus redelivers (5xx, the store failed) until its max delivery
+        // count dead-letters the message, which is all a message that can never be applied (4xx) can become.
+        var (status, log) = outcome.Kind switch
         {
-            await applier.ApplyAsync(batch, context.RequestAborted);
-        }
-        catch (Exception ex)
-        {
-            var reason = CallbackRequests.Describe(ex);
-            ApiLog.Batch(logger, LogLevel.Error, batch.BatchId, batch.Part, batch.PartCount, batch.Source.AppId, batch.Events.Count,
-                "failed", reason, deliveryCount, Elapsed(started), ex);
-            await WriteAsync(context, StatusCodes.Status500InternalServerError, null,
-                [$"Batch {batch.BatchId} part {batch.Part}/{batch.PartCount} was not applied and will be redelivered: {reason}"]);
-            return;
-        }
-
-        ApiLog.Batch(logger, LogLevel.Information, batch.BatchId, batch.Part, batch.PartCount, batch.Source.AppId, batch.Events.Count,
-            "applied", null, deliveryCount, Elapsed(started), null);
-        await WriteAsync(context, StatusCodes.Status200OK, null,
-            [$"Batch {batch.BatchId} part {batch.Part}/{batch.PartCount} applied: {batch.Events.Count} events"]);
+            BatchOutcomeKind.Applied => (StatusCodes.Status200OK, $"Batch {batch!.BatchId} part {batch.Part}/{batch.PartCount} applied: {batch.Events.Count} events"),
+            BatchOutcomeKind.RetryLater => (StatusCodes.Status500InternalServerError,
+                $"Batch {batch!.BatchId} part {batch.Part}/{batch.PartCount} was not applied and will be redelivered: {outcome.Reason}"),
+            _ => (StatusCodes.Status400BadRequest, $"The message is not a relationship batch this build can apply: {outcome.Reason}"),
+        };
+        await WriteAsync(context, status, null, [log]);
     }
 
     private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;

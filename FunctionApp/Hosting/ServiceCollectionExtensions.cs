@@ -42,6 +42,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(store);
         services.AddSingleton<IRelationshipBatchApplier>(store);
         services.AddSingleton<IRelationshipQueries>(store);
+        // Resolved through the container, so a replaced applier (tests) is the one every delivery uses.
+        services.AddSingleton<IRelationshipBatchProcessor>(provider => new RelationshipBatchProcessor(
+            provider.GetRequiredService<IRelationshipBatchApplier>(), provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IHealthProbe>(new TablesHealthProbe(fastTables.GetTableClient(ResourceNames.EdgesTable)));
         services.AddHostedService(provider => new RelationshipTablesStartup(store, mode, provider.GetRequiredService<ILoggerFactory>()));
         return services;
@@ -70,10 +73,8 @@ public static class ServiceCollectionExtensions
             if (StandaloneQueueSettings.DrainEnabled(configuration))
             {
                 var serviceBusQueue = StandaloneQueueSettings.QueueName(configuration);
-                services.AddSingleton(provider => new RelationshipBatchProcessor(
-                    provider.GetRequiredService<IRelationshipBatchApplier>(), provider.GetRequiredService<ILoggerFactory>()));
                 services.AddHostedService(provider => new ServiceBusQueueDrain(provider.GetRequiredService<ServiceBusClient>(), serviceBusQueue,
-                    provider.GetRequiredService<RelationshipBatchProcessor>(), new ServiceBusQueueDrainOptions()));
+                    provider.GetRequiredService<IRelationshipBatchProcessor>(), new ServiceBusQueueDrainOptions()));
             }
 
             return services;

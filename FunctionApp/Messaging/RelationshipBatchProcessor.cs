@@ -3,38 +3,12 @@ using FunctionApp.Core;
 
 namespace FunctionApp.Messaging;
 
-/// <summary>What became of one delivered message.</summary>
-public enum BatchOutcomeKind
-{
-    /// <summary>The batch is in the tables: settle the message (complete, delete, 2xx).</summary>
-    Applied,
-
-    /// <summary>The store failed; the message must come back (abandon, visibility, 5xx).</summary>
-    RetryLater,
-
-    /// <summary>No build of this app can ever apply it: park it with the reason (dead-letter, poison, 4xx).</summary>
-    NeverApplicable,
-}
-
-/// <param name="Batch">The decoded batch; null when the message is not one.</param>
-/// <param name="Reason">Why it was not applied (never a body or a secret); null when applied.</param>
-public sealed record BatchOutcome(BatchOutcomeKind Kind, RelationshipBatch? Batch, string? Reason, Exception? Error = null)
-{
-    /// <summary>Short name for logs and dead-letter reasons.</summary>
-    public string Name => Kind switch
-    {
-        BatchOutcomeKind.Applied => "applied",
-        BatchOutcomeKind.RetryLater => "failed",
-        _ => "invalid",
-    };
-}
-
 /// <summary>
 /// The one step every delivery of batches shares: decode the message body, apply the batch, classify what happened
 /// and log one line for it. Each delivery (the trigger invocation, the Storage drain, the Service Bus drain) only
 /// translates the <see cref="BatchOutcome"/> into its own settle action.
 /// </summary>
-public sealed class RelationshipBatchProcessor(IRelationshipBatchApplier applier, ILoggerFactory loggerFactory)
+public sealed class RelationshipBatchProcessor(IRelationshipBatchApplier applier, ILoggerFactory loggerFactory) : IRelationshipBatchProcessor
 {
     public const string LogCategory = "FunctionApp.Messaging.Apply";
 

@@ -1,10 +1,11 @@
 using Azure.Messaging.ServiceBus;
+using FunctionApp.Core;
 
 namespace FunctionApp.Messaging;
 
 /// <summary>
 /// Standalone on Service Bus: a <see cref="ServiceBusProcessor"/> in peek-lock over the queue, each message handed to
-/// the <see cref="RelationshipBatchProcessor"/> and settled by its outcome: complete once applied, abandon on a store
+/// the <see cref="IRelationshipBatchProcessor"/> and settled by its outcome: complete once applied, abandon on a store
 /// failure (Service Bus redelivers it and dead-letters it at the queue's max delivery count), dead-letter at once with
 /// reason and description a message that can never be applied. The processor renews each lock while its batch is
 /// applied; stopping lets the batches in hand finish and settle before the host shuts down.
@@ -15,9 +16,9 @@ public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
     public const string InvalidBatchReason = "InvalidRelationshipBatch";
 
     private readonly ServiceBusProcessor _processor;
-    private readonly RelationshipBatchProcessor _batches;
+    private readonly IRelationshipBatchProcessor _batches;
 
-    public ServiceBusQueueDrain(ServiceBusClient client, string queueName, RelationshipBatchProcessor batches, ServiceBusQueueDrainOptions options)
+    public ServiceBusQueueDrain(ServiceBusClient client, string queueName, IRelationshipBatchProcessor batches, ServiceBusQueueDrainOptions options)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
