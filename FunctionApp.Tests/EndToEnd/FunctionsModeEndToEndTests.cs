@@ -23,7 +23,7 @@ namespace FunctionApp.Tests.EndToEnd;
 public sealed class FunctionsModeEndToEndTests(AzuriteFixture azurite, ServiceBusBrokerFixture bus, ITestOutputHelper output)
     : IClassFixture<ServiceBusBrokerFixture>
 {
-    private const string CallbackToken = "e2e-token";
+    private const string CallbackToken = "e2e-callback-token-0123";
     private readonly string _appId = NewTencentAppId();
     private readonly string _signedAppId = NewTencentAppId();
 

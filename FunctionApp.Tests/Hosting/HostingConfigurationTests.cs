@@ -167,16 +167,16 @@ public class StorageConfigurationTests
     public void Functions_startup_refuses_a_missing_or_malformed_service_bus_connection()
     {
         var missing = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
-            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--RelationshipStorage=UseDevelopmentStorage=true"]));
+            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=UseDevelopmentStorage=true"]));
         Assert.Contains("'ServiceBusConnection' is missing", missing.Message, StringComparison.Ordinal);
 
         var malformed = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
-            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--RelationshipStorage=UseDevelopmentStorage=true", "--ServiceBusConnection=SharedAccessKey=secret-value"]));
+            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=UseDevelopmentStorage=true", "--ServiceBusConnection=SharedAccessKey=secret-value"]));
         Assert.Contains("'ServiceBusConnection' is not a Service Bus connection string", malformed.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-value", malformed.Message, StringComparison.Ordinal);
 
         var host = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
-            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--RelationshipStorage=UseDevelopmentStorage=true", "--ServiceBusConnection:fullyQualifiedNamespace=https://x/"]));
+            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=UseDevelopmentStorage=true", "--ServiceBusConnection:fullyQualifiedNamespace=https://x/"]));
         Assert.Contains("ServiceBusConnection:fullyQualifiedNamespace", host.Message, StringComparison.Ordinal);
     }
 }
