@@ -1,5 +1,5 @@
-# Shared by bench/run and bench/reliability.sh: build once, start Azurite and the app on free ports, and stop
-# every process started here on exit, failure or Ctrl-C. Source it from the repository root.
+# Shared by bench/run and bench/reliability.sh: build once, start Azurite, the Service Bus test broker and the app on
+# free ports, and stop every process started here on exit, failure or Ctrl-C. Source it from the repository root.
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 root="$PWD"
@@ -7,6 +7,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/relcb-bench.XXXXXX")"
 started_pids=()
 azurite_pid=""
 app_pid=""
+broker_pid=""
 
 bench_cleanup() {
   local pid
@@ -79,6 +80,29 @@ stop_pid() { # pid [signal]
 
 stop_azurite() { [ -n "$azurite_pid" ] && stop_pid "$azurite_pid"; azurite_pid=""; }
 
+# start_broker QUEUE...: the project's Service Bus test broker (LoadGenerator broker) on a free port, with these
+# queues; sets service_bus (its connection string) and broker_status (the file it rewrites every 100 ms with each
+# queue's counts, read by sb_count).
+start_broker() {
+  broker_status="$work/broker.status"
+  local -a queues=()
+  local queue
+  for queue in "$@"; do queues+=(--queue "$queue"); done
+  # Not through lg: a function run in the background is a subshell, and stopping it would leave the broker running.
+  "$loadgen" broker --status "$broker_status" "${queues[@]}" >"$work/broker.out" 2>>"$work/broker.log" &
+  broker_pid=$!
+  started_pids+=("$broker_pid")
+  local deadline=$((SECONDS + 60))
+  until [ -s "$work/broker.out" ]; do
+    kill -0 "$broker_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ] || { log "the broker did not start: $(cat "$work/broker.log")"; return 1; }
+    sleep 0.1
+  done
+  service_bus="$(head -n 1 "$work/broker.out")"
+}
+
+# sb_count QUEUE FIELD: a count from the broker's status file (active, dead_letter, sent, completed, duplicates).
+sb_count() { field "$2" "$(grep "^queue=$1 " "$broker_status")"; }
+
 # Settings every app run shares: one signed Tencent app, an OpenIM key, the storage.
 tencent_app=1400000001
 tencent_token="bench-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -86,7 +110,8 @@ openim_key="bench-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 events_queue="relationship-events"
 
 # start_app functions|standalone: starts the published handler on a free port; sets app_pid and app_url.
-# start_app MODE [NAME=VALUE ...]: the published handler in MODE; extra settings override the defaults.
+# start_app MODE [NAME=VALUE ...]: the published handler in MODE; extra settings override the defaults. Functions
+# mode sends to Service Bus, so it needs the broker (start_broker) and a queue of it as RelationshipEventsQueue.
 start_app() {
   local mode="$1" port
   shift
@@ -102,7 +127,12 @@ start_app() {
   [ -n "${BENCH_APP_LOG_LEVEL:-}" ] && env+=("Logging__LogLevel__Default=$BENCH_APP_LOG_LEVEL")
   [ -n "${storage:-}" ] && env+=("RelationshipStorage=$storage")
   env+=("$@")
-  if [ "$mode" = functions ]; then env+=("FUNCTIONS_CUSTOMHANDLER_PORT=$port"); else env+=("PORT=$port"); fi
+  if [ "$mode" = functions ]; then
+    [ -n "${service_bus:-}" ] || { log "start_app functions needs the broker (start_broker)"; return 1; }
+    env=("ServiceBusConnection=$service_bus" "${env[@]}" "FUNCTIONS_CUSTOMHANDLER_PORT=$port")
+  else
+    env+=("PORT=$port")
+  fi
   (cd "$work/handler" && exec env "${env[@]}" ./FunctionApp) >>"$work/app.log" 2>&1 &
   app_pid=$!
   started_pids+=("$app_pid")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Reliability runs (docs/BENCHMARKS.md), apart from the test suite because they take minutes:
-#   hostile  >= 200 generated bad requests per platform, standalone and through the Functions invocation endpoint:
-#            every answer a 4xx in the platform's format, the process alive afterwards, nothing enqueued
+#   hostile  >= 200 generated bad requests per platform, standalone (Storage queue) and in Functions mode (the route
+#            the host forwards to, sending to the Service Bus test broker): every answer a 4xx in the platform's
+#            format, the process alive afterwards, nothing enqueued (Storage queue, poison queue, history rows; or
+#            the broker's queue)
 #   crash    steady load, SIGKILL the app, start it again: every acknowledged callback stored exactly once
 #   outage   stop Azurite for 20 s under load: fast 5xx while it is down, never a false acknowledgement; after it
 #            returns the queue drains and every acknowledged callback is stored exactly once
@@ -24,16 +26,20 @@ drain() { # waits until the app's queue is empty (every acknowledged batch appli
 
 build_all
 start_azurite
+start_broker hostile-events
 
 for part in "${parts[@]}"; do
   case "$part" in
   hostile)
     for mode in functions standalone; do
-      start_app "$mode"
+      if [ "$mode" = functions ]; then start_app functions "RelationshipEventsQueue=hostile-events"; else start_app standalone; fi
       for platform in tencent openim; do
-        extra=()
-        [ "$mode" = standalone ] && extra=(--storage "$storage" --queue "$events_queue")
-        line="$(lg fuzz --url "$app_url" --mode "$mode" --platform "$platform" --app "$tencent_app" --token "$tencent_token" \
+        if [ "$mode" = standalone ]; then
+          extra=(--storage "$storage" --queue "$events_queue")
+        else
+          extra=(--broker-status "$broker_status" --broker-queue hostile-events)
+        fi
+        line="$(lg fuzz --url "$app_url" --platform "$platform" --app "$tencent_app" --token "$tencent_token" \
           --openim-key "$openim_key" "${extra[@]}")" || failed=1
         alive=yes
         kill -0 "$app_pid" 2>/dev/null || { alive=no; failed=1; }
@@ -45,7 +51,7 @@ for part in "${parts[@]}"; do
   crash)
     start_app standalone
     log "crash: 25 s of load (16 connections); SIGKILL the app at 8 s, start it again at 10 s..."
-    lg http --url "$app_url" --mode standalone --connections 16 --warmup 0 --duration 25 --app "$tencent_app" \
+    lg http --url "$app_url" --connections 16 --warmup 0 --duration 25 --app "$tencent_app" \
       --token "$tencent_token" --pairs 3 --run crash --timeout 5 --acks "$work/acks-crash" >"$work/crash-load" &
     load_pid=$!
     started_pids+=("$load_pid")
@@ -63,7 +69,7 @@ for part in "${parts[@]}"; do
   outage)
     start_app standalone
     log "outage: 50 s of load (16 connections); Azurite stopped from 10 s to 30 s..."
-    lg http --url "$app_url" --mode standalone --connections 16 --warmup 0 --duration 50 --app "$tencent_app" \
+    lg http --url "$app_url" --connections 16 --warmup 0 --duration 50 --app "$tencent_app" \
       --token "$tencent_token" --pairs 3 --run outage --timeout 10 --acks "$work/acks-outage" >"$work/outage-load" &
     load_pid=$!
     started_pids+=("$load_pid")

@@ -121,7 +121,7 @@ public sealed class StandaloneCallbackTests
         var (app, ingestor, _) = await StartAsync(_ => Samples.Result());
         await using var _ = app;
 
-        using var response = await app.Client.PostAsync(new Uri("ReceiveCallback", UriKind.Relative), new StringContent("{}"));
+        using var response = await app.Client.PostAsync(new Uri("ApplyRelationshipEvents", UriKind.Relative), new StringContent("{}"));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Empty(ingestor.Received);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FunctionApp.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace FunctionApp.Tests.Deployment;
 
@@ -75,6 +76,28 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
         Assert.Equal("[parameters('identityClientId')]", settings[$"{connection}__clientId"]);
         // No connection string (it would carry a key) under the connection's own name.
         Assert.DoesNotContain(connection, settings.Keys);
+    }
+
+    [Fact]
+    public async Task The_handler_reads_the_service_bus_connection_the_template_writes_as_the_trigger_does()
+    {
+        // The template's values with its parameters filled in, spelled as app settings (environment variables).
+        var parameters = new Dictionary<string, string>
+        {
+            ["[parameters('serviceBusFullyQualifiedNamespace')]"] = "relcb-test.servicebus.windows.net",
+            ["[parameters('identityClientId')]"] = "00000000-0000-0000-0000-000000000001",
+        };
+        var prefix = AppSettingNames.ServiceBusConnection + "__";
+        var values = WrittenSettings()
+            .Where(setting => setting.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(setting => setting.Key.Replace("__", ":", StringComparison.Ordinal),
+                setting => (string?)parameters.GetValueOrDefault(setting.Value, setting.Value));
+        Assert.Equal(3, values.Count);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+
+        await using var client = ServiceBusConnection.CreateClient(configuration);
+
+        Assert.Equal("relcb-test.servicebus.windows.net", client.FullyQualifiedNamespace);
     }
 
     [Fact]

@@ -68,11 +68,9 @@ public class DeploymentSettingsTests
         using var local = DeploymentFiles.Json("local.settings.sample.json");
         Assert.Equal(queue, local.RootElement.GetProperty("Values").GetProperty(AppSettingNames.RelationshipEventsQueue).GetString());
 
-        // Both bindings resolve the queue from the app setting, so one setting moves both ends.
+        // The handler sends to the queue the app setting names, on the connection the trigger receives on, so one
+        // setting moves both ends.
         var bindingQueue = $"%{AppSettingNames.RelationshipEventsQueue}%";
-        var output = Binding("ReceiveCallback", "batches");
-        Assert.Equal(bindingQueue, output.GetProperty("queueName").GetString());
-        Assert.Equal(AppSettingNames.ServiceBusConnection, output.GetProperty("connection").GetString());
         var trigger = Binding("ApplyRelationshipEvents", "message");
         Assert.Equal(bindingQueue, trigger.GetProperty("queueName").GetString());
         Assert.Equal(AppSettingNames.ServiceBusConnection, trigger.GetProperty("connection").GetString());
@@ -80,7 +78,7 @@ public class DeploymentSettingsTests
 
     public static TheoryData<string, string, string, string, string> HttpFunctions() => new()
     {
-        { "ReceiveCallback", "post", "callbacks/{platform}/{*rest}", "anonymous", "serviceBus:batches" },
+        { "ReceiveCallback", "post", "callbacks/{platform}/{*rest}", "anonymous", "" },
         { "QueryRelationships", "get", "v1/apps/{appId}/users/{userId}/{list:regex(^(friends|blocklist|friend-of|blocked-by)$)}", "function", "" },
         { "QueryHistory", "get", "v1/apps/{appId}/users/{userId}/history", "function", "" },
         { "Health", "get", "health", "anonymous", "" },

@@ -1,132 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using FunctionApp.Core;
+using Azure.Messaging.ServiceBus;
+using FunctionApp.Messaging;
+using FunctionApp.Protocols.Tencent;
 using FunctionApp.Tests.Hosting;
 using FunctionApp.Tests.Infrastructure;
+using FunctionApp.Tests.ServiceBus;
+using ServiceBusTestBroker;
+using Xunit.Abstractions;
 using static FunctionApp.Tests.EndToEnd.EndToEnd;
 
 namespace FunctionApp.Tests.EndToEnd;
 
 /// <summary>
-/// Functions mode against a real Azurite, driven as the Functions host drives it: a <c>ReceiveCallback</c> invocation,
-/// each of its <c>Outputs.batches</c> delivered as an <c>ApplyRelationshipEvents</c> invocation the way the Service
-/// Bus trigger hands a message over, then the query routes the host forwards raw.
+/// The built app in Functions mode, driven as the Functions host drives it: callbacks forwarded raw to the callback
+/// route, which sends them to the test broker with the real Service Bus client; each message delivered to
+/// <c>POST /ApplyRelationshipEvents</c> by a stand-in of the Service Bus trigger (<see cref="FunctionsHostTrigger"/>);
+/// the tables in Azurite read back through the query routes.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class FunctionsModeEndToEndTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class FunctionsModeEndToEndTests(AzuriteFixture azurite, ServiceBusBrokerFixture bus, ITestOutputHelper output)
+    : IClassFixture<ServiceBusBrokerFixture>
 {
+    private const string CallbackToken = "e2e-callback-token-0123";
     private readonly string _appId = NewTencentAppId();
-    private TestApp _app = null!;
+    private readonly string _signedAppId = NewTencentAppId();
 
-    public async Task InitializeAsync() => _app = await TestApp.StartFunctionsAsync(null,
-        "--RelationshipStorage=" + azurite.ConnectionString,
-        $"--Tencent:Apps:{_appId}:CallbackToken=",
-        "--Callbacks:MaxPairs=1000");
-
-    public async Task DisposeAsync() => await _app.DisposeAsync();
-
-    private string ReceivePayload(string command, string body)
+    private (AppProcess App, HttpClient Client) StartApp(ServiceBusBroker broker, BrokerQueue queue)
     {
-        var query = new JsonObject
-        {
-            ["SdkAppid"] = _appId,
-            ["CallbackCommand"] = command,
-            ["contenttype"] = "json",
-            ["ClientIP"] = "203.0.113.7",
-            ["OptPlatform"] = "Android",
-        };
-        var url = $"https://relcb.azurewebsites.net/api/callbacks/tencent?SdkAppid={_appId}&CallbackCommand={command}&contenttype=json&ClientIP=203.0.113.7&OptPlatform=Android";
-        return new JsonObject
-        {
-            ["Data"] = new JsonObject
-            {
-                ["req"] = new JsonObject
-                {
-                    ["Url"] = url,
-                    ["Method"] = "POST",
-                    ["Query"] = query,
-                    ["Headers"] = new JsonObject { ["Content-Type"] = new JsonArray("application/json"), ["User-Agent"] = new JsonArray("Tencent-IM") },
-                    ["Params"] = new JsonObject { ["platform"] = "tencent" },
-                    ["Identities"] = new JsonArray(),
-                    ["Body"] = body,
-                },
-            },
-            ["Metadata"] = new JsonObject { ["platform"] = "tencent", ["sys"] = new JsonObject { ["MethodName"] = "ReceiveCallback" } },
-        }.ToJsonString();
-    }
-
-    /// <summary>The trigger value as the host passes a string message body: the text JSON-encoded once more.</summary>
-    private static string ApplyPayload(string messageText, int deliveryCount) => new JsonObject
-    {
-        ["Data"] = new JsonObject { ["message"] = JsonSerializer.Serialize(messageText) },
-        ["Metadata"] = new JsonObject
-        {
-            ["MessageId"] = Guid.NewGuid().ToString("N"),
-            ["DeliveryCount"] = deliveryCount,
-            ["ContentType"] = "application/json",
-            ["sys"] = new JsonObject { ["MethodName"] = "ApplyRelationshipEvents" },
-        },
-    }.ToJsonString();
-
-    private async Task<(HttpStatusCode Status, JsonElement Body)> InvokeAsync(string function, string payload)
-    {
-        using var content = new StringContent(payload, Encoding.UTF8, "application/json");
-        using var response = await _app.Client.PostAsync(new Uri(function, UriKind.Relative), content);
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return (response.StatusCode, document.RootElement.Clone());
+        var port = AppProcess.FreePort();
+        var app = AppProcess.Start(
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", port.ToString(CultureInfo.InvariantCulture)),
+            ("RelationshipStorage", azurite.ConnectionString),
+            ("ServiceBusConnection", broker.ConnectionString),
+            ("RelationshipEventsQueue", queue.Name),
+            ($"Tencent__Apps__{_appId}__CallbackToken", ""),
+            ($"Tencent__Apps__{_signedAppId}__CallbackToken", CallbackToken),
+            ("Callbacks__MaxPairs", "1000"));
+        return (app, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") });
     }
 
     [Fact]
-    public async Task A_received_callback_applied_message_by_message_reads_back_through_the_query_routes()
+    public async Task A_thousand_pair_callback_goes_through_service_bus_in_parts_and_reads_back_and_a_repeat_is_dropped()
     {
-        await EventuallyAsync("health 200", async () =>
-        {
-            using var health = await _app.Client.GetAsync(new Uri("api/health", UriKind.Relative));
-            return health.StatusCode == HttpStatusCode.OK;
-        });
+        var queue = bus.CreateQueue(duplicateDetectionWindow: TimeSpan.FromMinutes(10));
+        var (app, client) = StartApp(bus.Broker, queue);
+        await using var _ = app;
+        using var __ = client;
+        await app.WaitForHealthAsync(client, new Uri(client.BaseAddress!, "api/health"), Stopwatch.StartNew());
 
         // 1,000 pairs with long ids: more than one Service Bus message.
         var peers = Enumerable.Range(0, 1000).Select(i => $"peer-{i:D3}-" + new string('p', 116)).ToArray();
-        var (status, receive) = await InvokeAsync("ReceiveCallback", ReceivePayload("Sns.CallbackFriendAdd", TencentFriendAdd("owner", peers)));
+        var body = Utf8(TencentFriendAdd("owner", peers));
+        // Signed: Sign and RequestTime identify the delivery, so a retry of it carries the same batch id.
+        var requestTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var signedAppQuery = $"{_signedAppId}&RequestTime={requestTime}&Sign={TencentSignature.Compute(CallbackToken, requestTime)}";
+        var (status, answer) = await PostTencentAsync(client, signedAppQuery, "Sns.CallbackFriendAdd", body);
+        Assert.True(status == HttpStatusCode.OK && answer.Contains("\"ActionStatus\":\"OK\"", StringComparison.Ordinal), $"{(int)status} {answer}");
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        var res = receive.GetProperty("Outputs").GetProperty("res");
-        Assert.True(res.GetProperty("statusCode").GetInt32() == 200, res.Text("body"));
-        Assert.Contains("\"ActionStatus\":\"OK\"", res.Text("body"), StringComparison.Ordinal);
-        var messages = receive.GetProperty("Outputs").GetProperty("batches").EnumerateArray().Select(m => m.GetRawText()).ToList();
-        Assert.True(messages.Count > 1, $"{messages.Count} message(s)");
+        // Acknowledged only after the send returned: every part is on the queue already.
+        var parts = queue.Messages();
+        Assert.True(parts.Count > 1, $"{parts.Count} message(s)");
+        Assert.All(parts, m => Assert.Matches("^[0-9a-f]{32}-[0-9]+$", m.MessageId!));
 
-        foreach (var message in messages)
+        await using var serviceBus = bus.CreateClient();
+        await using (var trigger = await FunctionsHostTrigger.StartAsync(serviceBus, queue.Name, client))
         {
-            var (applyStatus, apply) = await InvokeAsync("ApplyRelationshipEvents", ApplyPayload(message, 1));
-            Assert.Equal(HttpStatusCode.OK, applyStatus);
-            Assert.Contains(apply.GetProperty("Logs").EnumerateArray(), log => log.GetString()!.Contains("applied", StringComparison.Ordinal));
+            await queue.WaitUntilAsync(q => q.CompletedCount == parts.Count, TimeSpan.FromSeconds(30));
+            output.WriteLine($"{parts.Count} parts applied in {trigger.Invocations} invocations");
         }
 
-        // A redelivery of the first message changes nothing.
-        Assert.Equal(HttpStatusCode.OK, (await InvokeAsync("ApplyRelationshipEvents", ApplyPayload(messages[0], 2))).Status);
+        Assert.Equal(peers.Order(StringComparer.Ordinal), await UsersAsync(client, _signedAppId, "owner", "friends"));
+        Assert.Equal(["owner"], await UsersAsync(client, _signedAppId, peers[42], "friend-of"));
+        var entry = Assert.Single(await ItemsAsync(client, _signedAppId, peers[7], "history"));
+        Assert.Equal(("friend", "added", "owner"), (entry.Text("kind"), entry.Text("action"), entry.Text("owner")));
 
-        Assert.Equal(peers.Order(StringComparer.Ordinal), await UsersAsync(_app.Client, _appId, "owner", "friends"));
-        Assert.Equal(["owner"], await UsersAsync(_app.Client, _appId, peers[42], "friend-of"));
-        Assert.Equal(peers.Length, (await ItemsAsync(_app.Client, _appId, "owner", "history")).Length);
-        var entry = Assert.Single(await ItemsAsync(_app.Client, _appId, peers[7], "history"));
-        Assert.Equal(("friend", "added", "owner", "Android"), (entry.Text("kind"), entry.Text("action"), entry.Text("owner"), entry.Text("optPlatform")));
+        // The platform sends it again (a retry after a lost answer): the queue drops every part as a duplicate.
+        var (again, _) = await PostTencentAsync(client, signedAppQuery, "Sns.CallbackFriendAdd", body);
+        Assert.Equal(HttpStatusCode.OK, again);
+        Assert.Equal(parts.Count, queue.DuplicatesDropped);
+        Assert.Equal(0, queue.ActiveMessageCount);
     }
 
     [Fact]
-    public async Task An_apply_the_store_cannot_perform_answers_non_2xx_so_service_bus_redelivers_and_dead_letters()
+    public async Task A_broker_outage_gets_the_failure_answer_within_the_deadline_and_the_retry_after_it_is_applied()
     {
-        var tooLong = new string('u', 600);
-        var batch = new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, "b-unstorable", 1, 1,
-            new CallbackSource("tencent", _appId, "Sns.CallbackFriendAdd", null, null, null, DateTimeOffset.UtcNow, null),
-            [new RelationshipEvent("e-unstorable", RelationshipKind.Friend, RelationshipAction.Added, tooLong, "peer", DateTimeOffset.UtcNow, new Dictionary<string, string>())]);
+        await using var broker = ServiceBusBroker.Start();
+        var queue = broker.CreateQueue("outage", maxDeliveryCount: 10, lockDuration: null, duplicateDetectionWindow: TimeSpan.FromMinutes(10));
+        var (app, client) = StartApp(broker, queue);
+        await using var _ = app;
+        using var __ = client;
+        await app.WaitForHealthAsync(client, new Uri(client.BaseAddress!, "api/health"), Stopwatch.StartNew());
+        var body = Utf8(TencentFriendAdd("outage-owner", ["outage-peer"]));
 
-        var (status, body) = await InvokeAsync("ApplyRelationshipEvents", ApplyPayload(Encoding.UTF8.GetString(RelationshipBatchJson.Serialize(batch)), 1));
+        foreach (var outage in new[] { BrokerAvailability.Refusing, BrokerAvailability.Stalled })
+        {
+            broker.SetAvailability(outage);
+            var clock = Stopwatch.StartNew();
+            var (status, answer) = await PostTencentAsync(client, _appId, "Sns.CallbackFriendAdd", body);
+            clock.Stop();
+            Assert.DoesNotContain("\"ActionStatus\":\"OK\"", answer, StringComparison.Ordinal);
+            Assert.Contains("\"ActionStatus\":\"FAIL\"", answer, StringComparison.Ordinal);
+            output.WriteLine($"{outage}: {(int)status} after {clock.ElapsedMilliseconds} ms");
+            Assert.True(clock.Elapsed < ServiceBusEventQueue.MaxEnqueueTime + TimeSpan.FromMilliseconds(500), $"{outage}: answered after {clock.ElapsedMilliseconds} ms");
+        }
 
-        Assert.False((int)status is >= 200 and < 300, $"answered {(int)status}");
-        Assert.Contains(body.GetProperty("Logs").EnumerateArray(), log => log.GetString()!.Contains("b-unstorable part 1/1 was not applied", StringComparison.Ordinal));
-        Assert.Empty(await UsersAsync(_app.Client, _appId, "peer", "friend-of"));
+        Assert.Equal(0, queue.TotalSent);
+        broker.SetAvailability(BrokerAvailability.Online);
+
+        // Tencent retries until it gets OK.
+        await EventuallyAsync("the retry after the outage is acknowledged", async () =>
+        {
+            var (_, answer) = await PostTencentAsync(client, _appId, "Sns.CallbackFriendAdd", body);
+            return answer.Contains("\"ActionStatus\":\"OK\"", StringComparison.Ordinal);
+        });
+        await using var serviceBus = new ServiceBusClient(broker.ConnectionString);
+        await using var trigger = await FunctionsHostTrigger.StartAsync(serviceBus, queue.Name, client);
+        await ExpectUsersAsync(client, _appId, "outage-owner", "friends", "outage-peer");
+    }
+
+    [Fact]
+    public async Task A_message_that_can_never_be_applied_ends_in_the_dead_letter_queue()
+    {
+        var queue = bus.CreateQueue(maxDeliveryCount: 3);
+        var (app, client) = StartApp(bus.Broker, queue);
+        await using var _ = app;
+        using var __ = client;
+        await app.WaitForHealthAsync(client, new Uri(client.BaseAddress!, "api/health"), Stopwatch.StartNew());
+
+        await using var serviceBus = bus.CreateClient();
+        await using var sender = serviceBus.CreateSender(queue.Name);
+        await sender.SendMessageAsync(new ServiceBusMessage("{\"schemaVersion\":99}") { MessageId = "poison-1" });
+        await using var trigger = await FunctionsHostTrigger.StartAsync(serviceBus, queue.Name, client);
+
+        await queue.WaitUntilAsync(q => q.DeadLetterMessageCount == 1, TimeSpan.FromSeconds(20));
+        var dead = Assert.Single(queue.DeadLetterMessages());
+        Assert.Equal("poison-1", dead.MessageId);
+        Assert.Equal(BrokerQueue.MaxDeliveryCountExceededReason, dead.DeadLetterReason);
+        Assert.Equal(3, trigger.Invocations);
     }
 }

@@ -36,7 +36,8 @@ public sealed class AppProcessTests(AzuriteFixture azurite, ITestOutputHelper ou
     {
         var port = AppProcess.FreePort();
         var stopwatch = Stopwatch.StartNew();
-        await using var app = Start(("FUNCTIONS_CUSTOMHANDLER_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("PORT", "0"));
+        await using var app = Start(("FUNCTIONS_CUSTOMHANDLER_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("PORT", "0"),
+            ("ServiceBusConnection", TestApp.UnreachableServiceBus));
         using var client = new HttpClient();
         var startup = await app.WaitForHealthAsync(client, new Uri($"http://127.0.0.1:{port}/api/health"), stopwatch);
         app.Process.Refresh();
@@ -44,7 +45,7 @@ public sealed class AppProcessTests(AzuriteFixture azurite, ITestOutputHelper ou
 
         Assert.False(await AcceptsConnectionAsync(IPAddress.Parse("127.0.0.2"), port));
         Assert.False(await AcceptsConnectionAsync(IPAddress.IPv6Loopback, port));
-        using var invocation = await client.PostAsync(new Uri($"http://127.0.0.1:{port}/ReceiveCallback"), new StringContent("{}"));
+        using var invocation = await client.PostAsync(new Uri($"http://127.0.0.1:{port}/ApplyRelationshipEvents"), new StringContent("{}"));
         Assert.Equal(HttpStatusCode.BadRequest, invocation.StatusCode);
         Assert.Contains("no Data object", await invocation.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -61,7 +62,7 @@ public sealed class AppProcessTests(AzuriteFixture azurite, ITestOutputHelper ou
         output.WriteLine($"standalone mode: first health answer after {startup.TotalMilliseconds:F0} ms, RSS {app.Process.WorkingSet64 / (1024 * 1024)} MiB");
 
         Assert.True(await AcceptsConnectionAsync(IPAddress.Parse("127.0.0.2"), port));
-        using var invocation = await client.PostAsync(new Uri($"http://127.0.0.1:{port}/ReceiveCallback"), new StringContent("{}"));
+        using var invocation = await client.PostAsync(new Uri($"http://127.0.0.1:{port}/ApplyRelationshipEvents"), new StringContent("{}"));
         Assert.Equal(HttpStatusCode.NotFound, invocation.StatusCode);
     }
 }

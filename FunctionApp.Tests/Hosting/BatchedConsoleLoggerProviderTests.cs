@@ -156,7 +156,7 @@ public class BatchedConsoleLoggerProviderTests
     [InlineData("--PORT=0")]
     public void The_app_logs_to_the_console_through_the_batched_provider_only(string mode)
     {
-        var app = RelationshipCallbacksApp.Build([mode, "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=" + TestApp.UnreachableStorage]);
+        var app = RelationshipCallbacksApp.Build([mode, "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=" + TestApp.UnreachableStorage, "--ServiceBusConnection=" + TestApp.UnreachableServiceBus]);
         var providers = app.Services.GetServices<ILoggerProvider>().ToList();
         Assert.Contains(providers, p => p is BatchedConsoleLoggerProvider);
         Assert.DoesNotContain(providers, p => p is ConsoleLoggerProvider);

@@ -68,7 +68,7 @@ public class HostingConfigurationTests
     }
 
     private static CallbackBodyLimit BodyLimitOf(IConfiguration configuration) =>
-        new ServiceCollection().AddCallbackIngestion(WithUnsignedAllowed(configuration), HostingMode.Functions).BuildServiceProvider().GetRequiredService<CallbackBodyLimit>();
+        new ServiceCollection().AddCallbackIngestion(WithUnsignedAllowed(configuration)).BuildServiceProvider().GetRequiredService<CallbackBodyLimit>();
 
     [Fact]
     public void Query_api_keys_are_comma_separated_trimmed_and_compared_exactly()
@@ -135,13 +135,48 @@ public class StorageConfigurationTests
     }
 
     [Fact]
-    public void Standalone_batches_are_cut_to_fit_a_storage_queue_message_and_functions_batches_keep_the_service_bus_size()
+    public async Task Each_mode_cuts_batches_to_its_own_queue_message_size()
     {
-        var limits = new FunctionApp.Protocols.CallbackLimits();
-        var standalone = ServiceCollectionExtensions.MaxQueueMessageBytes(HostingMode.Standalone, limits);
-
+        await using var standalone = await TestApp.StartStandaloneAsync();
+        var storageLimit = standalone.Services.GetRequiredService<FunctionApp.Core.IRelationshipEventQueue>().MaxBatchJsonBytes;
         var storageQueue = new Azure.Storage.Queues.QueueClient("UseDevelopmentStorage=true", "relationship-events");
-        Assert.True((standalone + 2) / 3 * 4 <= storageQueue.MessageMaxBytes);
-        Assert.Equal(192 * 1024, ServiceCollectionExtensions.MaxQueueMessageBytes(HostingMode.Functions, limits));
+        Assert.True((storageLimit + 2) / 3 * 4 <= storageQueue.MessageMaxBytes);
+
+        await using var functions = await TestApp.StartFunctionsAsync();
+        var serviceBus = functions.Services.GetRequiredService<FunctionApp.Core.IRelationshipEventQueue>();
+        Assert.IsType<FunctionApp.Messaging.ServiceBusEventQueue>(serviceBus);
+        Assert.Equal(FunctionApp.Messaging.ServiceBusEventQueue.StandardTierMaxMessageBytes - FunctionApp.Messaging.ServiceBusEventQueue.MessageOverheadBytes,
+            serviceBus.MaxBatchJsonBytes);
+    }
+
+    [Fact]
+    public async Task Functions_mode_has_one_service_bus_client_for_the_process_and_closes_it_on_shutdown()
+    {
+        var functions = await TestApp.StartFunctionsAsync();
+        var client = functions.Services.GetRequiredService<Azure.Messaging.ServiceBus.ServiceBusClient>();
+        Assert.Same(client, functions.Services.GetRequiredService<Azure.Messaging.ServiceBus.ServiceBusClient>());
+        _ = functions.Services.GetRequiredService<FunctionApp.Core.IRelationshipEventQueue>();
+        Assert.False(client.IsClosed);
+
+        await functions.DisposeAsync();
+
+        Assert.True(client.IsClosed);
+    }
+
+    [Fact]
+    public void Functions_startup_refuses_a_missing_or_malformed_service_bus_connection()
+    {
+        var missing = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
+            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=UseDevelopmentStorage=true"]));
+        Assert.Contains("'ServiceBusConnection' is missing", missing.Message, StringComparison.Ordinal);
+
+        var malformed = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
+            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=UseDevelopmentStorage=true", "--ServiceBusConnection=SharedAccessKey=secret-value"]));
+        Assert.Contains("'ServiceBusConnection' is not a Service Bus connection string", malformed.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-value", malformed.Message, StringComparison.Ordinal);
+
+        var host = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
+            ["--FUNCTIONS_CUSTOMHANDLER_PORT=0", "--Callbacks:AllowUnsigned=true", "--RelationshipStorage=UseDevelopmentStorage=true", "--ServiceBusConnection:fullyQualifiedNamespace=https://x/"]));
+        Assert.Contains("ServiceBusConnection:fullyQualifiedNamespace", host.Message, StringComparison.Ordinal);
     }
 }

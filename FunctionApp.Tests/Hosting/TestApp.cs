@@ -33,6 +33,9 @@ internal sealed class TestApp : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The app's services, for tests of the composition.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public HttpClient Client { get; }
 
     public CapturingLoggerProvider Logs { get; }
@@ -48,6 +51,10 @@ internal sealed class TestApp : IAsyncDisposable
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AzuriteProcess.DevelopmentAccountKey +
         ";TableEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1";
 
+    /// <summary>A well-formed Service Bus connection string to a port nothing listens on (the client connects on first use only).</summary>
+    public const string UnreachableServiceBus =
+        "Endpoint=sb://127.0.0.1:9;SharedAccessKeyName=test;SharedAccessKey=test;UseDevelopmentEmulator=true";
+
     private static async Task<TestApp> StartAsync(string[] args, Action<IServiceCollection>? services)
     {
         var logs = new CapturingLoggerProvider();
@@ -56,6 +63,11 @@ internal sealed class TestApp : IAsyncDisposable
         if (!args.Any(a => a.StartsWith("--" + AppSettingNames.CallbacksAllowUnsigned, StringComparison.OrdinalIgnoreCase)))
         {
             args = [.. args, $"--{AppSettingNames.CallbacksAllowUnsigned}=true"];
+        }
+
+        if (args.Contains("--FUNCTIONS_CUSTOMHANDLER_PORT=0") && !args.Any(a => a.StartsWith("--ServiceBusConnection", StringComparison.Ordinal)))
+        {
+            args = [.. args, "--ServiceBusConnection=" + UnreachableServiceBus];
         }
 
         var withoutStorage = !args.Any(a => a.StartsWith("--RelationshipStorage", StringComparison.Ordinal));

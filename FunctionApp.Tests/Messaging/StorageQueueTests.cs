@@ -161,8 +161,9 @@ public class StorageQueueTests(AzuriteFixture azurite)
                 KeyValuePair.Create("Tencent:Apps:1400000001:CallbackToken", (string?)""),
                 KeyValuePair.Create(AppSettingNames.CallbacksAllowUnsigned, (string?)"true"),
             ]).Build();
-        // The ingestor as the standalone composition configures it.
-        var ingestor = new ServiceCollection().AddCallbackIngestion(settings, HostingMode.Standalone)
+        // The ingestor as the standalone composition configures it: batches cut to its queue's message size.
+        var adapter = new StorageQueueEventQueue(queue, new EnqueueLatencyMonitor(TimeProvider.System));
+        var ingestor = new ServiceCollection().AddSingleton<IRelationshipEventQueue>(adapter).AddCallbackIngestion(settings)
             .BuildServiceProvider().GetRequiredService<ICallbackIngestor>();
         var owner = "o" + new string('w', 127);
         var peers = Enumerable.Range(0, 1000).Select(i => $"p{i:D4}" + new string('x', 123)).ToArray();
@@ -176,7 +177,6 @@ public class StorageQueueTests(AzuriteFixture azurite)
             Utf8(TencentFriendAdd(owner, peers)), DateTimeOffset.UtcNow));
         Assert.Equal("accepted", result.Outcome.Outcome);
         Assert.True(result.Batches.Count > 1);
-        var adapter = new StorageQueueEventQueue(queue, new EnqueueLatencyMonitor(TimeProvider.System));
         Assert.All(result.Batches, b => Assert.True(RelationshipBatchJson.Serialize(b).Length <= adapter.MaxBatchJsonBytes));
 
         await adapter.EnqueueAsync(result.Batches, CancellationToken.None);

@@ -7,7 +7,7 @@ public static class ApiEndpoints
 {
     public const string HealthRoute = "/api/health";
     public const string QueryRoutePattern = "/api/v1/{**path}";
-    public const string StandaloneCallbackRoutePattern = "/api/callbacks/{platform}/{**rest}";
+    public const string CallbackRoutePattern = "/api/callbacks/{platform}/{**rest}";
 
     public static IEndpointRouteBuilder MapRelationshipCallbackEndpoints(this IEndpointRouteBuilder endpoints, HostingMode mode, bool benchmarkBaseline = false)
     {
@@ -19,16 +19,13 @@ public static class ApiEndpoints
 
         if (mode == HostingMode.Functions)
         {
-            // Functions that have a binding besides HTTP in and out are invoked as POST /{FunctionName}.
-            endpoints.MapPost("/" + FunctionsInvocationEndpoints.ReceiveCallback, FunctionsInvocationEndpoints.ReceiveCallbackAsync);
+            // A function with a trigger other than HTTP is invoked as POST /{FunctionName}.
             endpoints.MapPost("/" + FunctionsInvocationEndpoints.ApplyRelationshipEvents, FunctionsInvocationEndpoints.ApplyRelationshipEventsAsync);
         }
-        else
-        {
-            endpoints.MapPost(StandaloneCallbackRoutePattern, CallbackEndpoint.HandleAsync);
-        }
 
-        // HTTP-in/HTTP-out functions are forwarded raw to the same path, so these serve both modes.
+        // HTTP-in/HTTP-out functions (ReceiveCallback, the queries, health) are forwarded raw to the same path, so
+        // these serve both modes.
+        endpoints.MapPost(CallbackRoutePattern, CallbackEndpoint.HandleAsync);
         endpoints.MapGet(QueryRoutePattern, QueryEndpoints.HandleAsync);
         endpoints.MapGet(HealthRoute, HealthEndpoint.HandleAsync);
         endpoints.MapFallback(Problems.NotFoundAsync);

@@ -5,8 +5,9 @@ using FunctionApp.Hosting;
 namespace FunctionApp.Api;
 
 /// <summary>
-/// Standalone <c>POST /api/callbacks/{platform}/{**rest}</c>: ingest, put the batches durably on the queue, and only
-/// then answer in the platform's format (or with the platform's failure answer when the queue refused them).
+/// <c>POST /api/callbacks/{platform}/{**rest}</c>, served standalone and forwarded raw by the Functions host: ingest, put
+/// the batches durably on the queue (Service Bus, or the standalone Storage queue), and only then answer in the
+/// platform's format (or with the platform's failure answer when the queue refused them).
 /// </summary>
 internal static class CallbackEndpoint
 {

@@ -71,21 +71,6 @@ internal static class CallbackRequests
         return values;
     }
 
-    /// <summary>Exception facts safe for a log or an invocation answer: type and the first line of the message, shortened.</summary>
-    public static string Describe(Exception exception)
-    {
-        var message = exception.Message;
-        var lineEnd = message.AsSpan().IndexOfAny('\r', '\n');
-        if (lineEnd >= 0)
-        {
-            message = message[..lineEnd];
-        }
-
-        if (message.Length > 200)
-        {
-            message = message[..200] + "...";
-        }
-
-        return $"{exception.GetType().Name}: {message}";
-    }
+    /// <summary>Exception facts safe for a log or an invocation answer (<see cref="ErrorDescription"/>).</summary>
+    public static string Describe(Exception exception) => ErrorDescription.Of(exception);
 }

@@ -80,7 +80,11 @@ public static class AppSettingNames
     /// <summary>Standalone only: seconds after which any request is ended, with 504 if nothing was answered yet (default 30).</summary>
     public const string HttpRequestTimeoutSeconds = "Http:RequestTimeoutSeconds";
 
-    /// <summary>Service Bus connection used by the Functions host's bindings (read by the host, not by the handler).</summary>
+    /// <summary>
+    /// Service Bus connection, read the same way by the host's trigger and the handler's sender: a connection string, or
+    /// a section with <c>fullyQualifiedNamespace</c>, <c>credential</c> and <c>clientId</c>. Required in Functions mode;
+    /// standalone, setting it puts the queue on Service Bus instead of the Storage queue.
+    /// </summary>
     public const string ServiceBusConnection = "ServiceBusConnection";
 
     /// <summary>Comma-separated keys accepted by the standalone query API (header <c>x-api-key</c>) for every app.</summary>

@@ -46,7 +46,7 @@ public static class RelationshipCallbacksApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<HealthCheckCache>();
         builder.Services
-            .AddCallbackIngestion(configuration, endpoint.Mode)
+            .AddCallbackIngestion(configuration)
             .AddRelationshipStore(configuration, endpoint.Mode)
             .AddRelationshipQueue(configuration, endpoint.Mode);
 

@@ -1,3 +1,4 @@
+using Azure.Messaging.ServiceBus;
 using FunctionApp.Core;
 using FunctionApp.Messaging;
 using FunctionApp.Protocols;
@@ -10,16 +11,17 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// The callback ingestor (<see cref="ICallbackIngestor"/>), the body limit the hosts enforce, and the protocol
-    /// configuration with its startup warnings; batches are cut to fit the mode's queue (<see cref="MaxQueueMessageBytes"/>). A malformed setting stops startup with the setting named.
+    /// configuration with its startup warnings. Batches are cut to what one message of the registered
+    /// <see cref="IRelationshipEventQueue"/> holds (<see cref="IRelationshipEventQueue.MaxBatchJsonBytes"/>). A malformed
+    /// setting stops startup with the setting named.
     /// </summary>
-    public static IServiceCollection AddCallbackIngestion(this IServiceCollection services, IConfiguration configuration, HostingMode mode)
+    public static IServiceCollection AddCallbackIngestion(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         var protocol = ProtocolConfiguration.Read(configuration);
-        protocol.Options.Limits.MaxMessageBytes = MaxQueueMessageBytes(mode, protocol.Options.Limits);
         services.AddSingleton(protocol);
         services.AddSingleton(new CallbackBodyLimit(protocol.Options.Limits.MaxBodyBytes));
-        services.AddSingleton<ICallbackIngestor>(new CallbackIngestor(protocol.Options));
+        services.AddSingleton<ICallbackIngestor>(provider => new CallbackIngestor(protocol.Options, provider.GetRequiredService<IRelationshipEventQueue>()));
         return services;
     }
 
@@ -39,22 +41,41 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(store);
         services.AddSingleton<IRelationshipBatchApplier>(store);
         services.AddSingleton<IRelationshipQueries>(store);
+        // Resolved through the container, so a replaced applier (tests) is the one every delivery uses.
+        services.AddSingleton<IRelationshipBatchProcessor>(provider => new RelationshipBatchProcessor(
+            provider.GetRequiredService<IRelationshipBatchApplier>(), provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IHealthProbe>(new TablesHealthProbe(fastTables.GetTableClient(ResourceNames.EdgesTable)));
         services.AddHostedService(provider => new RelationshipTablesStartup(store, mode, provider.GetRequiredService<ILoggerFactory>()));
         return services;
     }
 
     /// <summary>
-    /// Standalone only: the Storage queue named by <c>RelationshipEventsQueue</c> (<see cref="IRelationshipEventQueue"/>),
-    /// its poison queue, both created at startup, the background drain and an <see cref="IHealthProbe"/> named "queue".
-    /// In Functions mode the host's Service Bus bindings are the queue, so nothing is registered.
+    /// The queue between ingestion and apply. Functions mode: the Service Bus queue named by
+    /// <c>RelationshipEventsQueue</c> on <c>ServiceBusConnection</c> (<see cref="AddServiceBusQueue"/>); the host's
+    /// trigger drains it. Standalone with <c>ServiceBusConnection</c> set: the same queue and sender, drained by this
+    /// process (<see cref="ServiceBusQueueDrain"/>). Standalone otherwise: the Storage queue of that name (<see cref="IRelationshipEventQueue"/>), its poison
+    /// queue, both created at startup, the background drain and an <see cref="IHealthProbe"/> named "queue".
     /// </summary>
     public static IServiceCollection AddRelationshipQueue(this IServiceCollection services, IConfiguration configuration, HostingMode mode)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        if (mode != HostingMode.Standalone)
+        if (mode == HostingMode.Functions)
         {
+            return services.AddServiceBusQueue(configuration);
+        }
+
+        if (ServiceBusConnection.IsConfigured(configuration))
+        {
+            // Standalone on Service Bus: the same sender, and this process drains the queue itself.
+            services.AddServiceBusQueue(configuration);
+            if (StandaloneQueueSettings.DrainEnabled(configuration))
+            {
+                var serviceBusQueue = StandaloneQueueSettings.QueueName(configuration);
+                services.AddHostedService(provider => new ServiceBusQueueDrain(provider.GetRequiredService<ServiceBusClient>(), serviceBusQueue,
+                    provider.GetRequiredService<IRelationshipBatchProcessor>(), new ServiceBusQueueDrainOptions()));
+            }
+
             return services;
         }
 
@@ -87,13 +108,22 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Largest queue message the ingestor writes: Service Bus Standard takes 256 KB, so Functions mode keeps the
-    /// protocol default; a Storage queue message holds 64 KiB of base64 text, so standalone batches are cut smaller.
+    /// The one <see cref="ServiceBusClient"/> of the process on <c>ServiceBusConnection</c> (created at registration, so
+    /// a malformed setting stops startup; disposed by the container on shutdown), the <see cref="ServiceBusEventQueue"/>
+    /// on <c>RelationshipEventsQueue</c> as the <see cref="IRelationshipEventQueue"/>, and its connection opened in the
+    /// background at startup.
     /// </summary>
-    public static int MaxQueueMessageBytes(HostingMode mode, CallbackLimits defaults)
+    public static IServiceCollection AddServiceBusQueue(this IServiceCollection services, IConfiguration configuration)
     {
-        ArgumentNullException.ThrowIfNull(defaults);
-        return mode == HostingMode.Standalone ? RelationshipQueueMessage.MaxBatchJsonBytes : defaults.MaxMessageBytes;
+        ArgumentNullException.ThrowIfNull(services);
+        var client = ServiceBusConnection.CreateClient(configuration);
+        var queueName = StandaloneQueueSettings.QueueName(configuration);
+        services.AddSingleton(_ => client);
+        // Resolved through the client, so whatever uses the queue makes the container own (and dispose) the client.
+        services.AddSingleton(provider => new ServiceBusEventQueue(provider.GetRequiredService<ServiceBusClient>().CreateSender(queueName)));
+        services.AddSingleton<IRelationshipEventQueue>(provider => provider.GetRequiredService<ServiceBusEventQueue>());
+        services.AddHostedService(provider => new ServiceBusStartup(provider.GetRequiredService<ServiceBusEventQueue>(), provider.GetRequiredService<ILoggerFactory>()));
+        return services;
     }
 
     /// <summary>

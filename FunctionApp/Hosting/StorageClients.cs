@@ -1,7 +1,6 @@
 using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
-using Microsoft.Extensions.Azure;
 
 namespace FunctionApp.Hosting;
 
@@ -19,8 +18,8 @@ public enum StorageClientProfile
 /// The storage account of <see cref="AppSettingNames.RelationshipStorage"/> and its SDK clients, read the way the
 /// Functions host reads a connection: the setting's value is a connection string, or its section holds
 /// <c>tableServiceUri</c>, <c>queueServiceUri</c> (or <c>accountName</c>) and the credential keys (<c>credential</c>,
-/// <c>clientId</c>, ...) that Microsoft.Extensions.Azure's <see cref="AzureComponentFactory"/> turns into a
-/// <see cref="TokenCredential"/>, as the host does. Every client shares that one credential (and its token cache); each
+/// <c>clientId</c>, ...) that <see cref="AzureCredentials"/> turns into a <see cref="TokenCredential"/>, as the host
+/// does. Every client shares that one credential (and its token cache); each
 /// service has one client per <see cref="StorageClientProfile"/>, created on first use and kept for the process.
 /// </summary>
 public sealed class StorageClients
@@ -30,15 +29,6 @@ public sealed class StorageClients
     /// ("API version not supported"); 2025-11-05 is the newest it accepts, and Azure serves it too.
     /// </summary>
     public const QueueClientOptions.ServiceVersion QueueServiceVersion = QueueClientOptions.ServiceVersion.V2025_11_05;
-
-    // The host's parser of identity settings lives behind DI; the clients are needed while services are still being
-    // registered (a malformed setting must stop startup), so this process-wide provider holds only that factory.
-    private static readonly Lazy<AzureComponentFactory> ComponentFactory = new(() =>
-    {
-        var services = new ServiceCollection();
-        services.AddAzureClientsCore();
-        return services.BuildServiceProvider().GetRequiredService<AzureComponentFactory>();
-    });
 
     private readonly string _setting;
     private readonly string? _connectionString;
@@ -83,7 +73,7 @@ public sealed class StorageClients
                 $"'{name}:queueServiceUri' (or '{name}:accountName') for a managed identity.");
         }
 
-        var credential = credentialOverride ?? ComponentFactory.Value.CreateTokenCredential(section);
+        var credential = credentialOverride ?? AzureCredentials.FromSection(section);
         return new StorageClients(name, null, tableServiceUri, queueServiceUri, credential);
     }
 

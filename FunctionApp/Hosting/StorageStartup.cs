@@ -11,7 +11,6 @@ namespace FunctionApp.Hosting;
 /// </summary>
 internal sealed class RelationshipTablesStartup(TableRelationshipStore store, HostingMode mode, ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
-    private static readonly TimeSpan MaxBackgroundRetryDelay = TimeSpan.FromMinutes(1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggerFactory.CreateLogger("FunctionApp.Hosting");
     private Task? _background;
@@ -36,37 +35,9 @@ internal sealed class RelationshipTablesStartup(TableRelationshipStore store, Ho
         _background = Task.Run(() => EnsureInBackgroundAsync(_stopping.Token), CancellationToken.None);
     }
 
-    private async Task EnsureInBackgroundAsync(CancellationToken stopping)
-    {
-        var delay = TimeSpan.FromSeconds(1);
-        while (!stopping.IsCancellationRequested)
-        {
-            try
-            {
-                await store.EnsureTablesAsync(stopping).ConfigureAwait(false);
-                return;
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                StartupLog.TablesNotReady(_logger, AppSettingNames.RelationshipStorage, delay.TotalSeconds, ex);
-            }
-
-            try
-            {
-                await Task.Delay(delay, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxBackgroundRetryDelay.Ticks));
-        }
-    }
+    private Task EnsureInBackgroundAsync(CancellationToken stopping) =>
+        BackgroundRetry.UntilDoneAsync(store.EnsureTablesAsync,
+            (delay, ex) => StartupLog.TablesNotReady(_logger, AppSettingNames.RelationshipStorage, delay.TotalSeconds, ex), stopping);
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

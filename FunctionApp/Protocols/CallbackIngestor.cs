@@ -10,14 +10,27 @@ namespace FunctionApp.Protocols;
 /// </summary>
 public sealed class CallbackIngestor : ICallbackIngestor
 {
-    private readonly CallbackLimits _limits;
+    private readonly Func<int> _maxBatchJsonBytes;
     private readonly TencentCallbackHandler _tencent;
     private readonly OpenImCallbackHandler _openIm;
 
+    /// <summary>Cuts batches to <see cref="CallbackLimits.MaxMessageBytes"/> (tools and tests without a queue).</summary>
     public CallbackIngestor(ProtocolOptions options)
+        : this(options, () => options.Limits.MaxMessageBytes)
+    {
+    }
+
+    /// <summary>Cuts batches to what one message of <paramref name="queue"/> holds (<see cref="IRelationshipEventQueue.MaxBatchJsonBytes"/>), read per callback.</summary>
+    public CallbackIngestor(ProtocolOptions options, IRelationshipEventQueue queue)
+        : this(options, () => queue.MaxBatchJsonBytes)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+    }
+
+    private CallbackIngestor(ProtocolOptions options, Func<int> maxBatchJsonBytes)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _limits = options.Limits;
+        _maxBatchJsonBytes = maxBatchJsonBytes;
         _tencent = new TencentCallbackHandler(options.Tencent, options.Limits);
         _openIm = new OpenImCallbackHandler(options.OpenIm, options.Limits);
     }
@@ -115,6 +128,6 @@ public sealed class CallbackIngestor : ICallbackIngestor
         var events = normalized.Events
             .Select((draft, index) => new RelationshipEvent(ids.EventId(index), draft.Kind, draft.Action, draft.Owner, draft.Peer, occurredAt, draft.Attributes))
             .ToList();
-        return BatchSplitter.Split(ids.BatchId(), source, events, _limits.MaxMessageBytes);
+        return BatchSplitter.Split(ids.BatchId(), source, events, _maxBatchJsonBytes());
     }
 }

@@ -14,6 +14,8 @@ namespace LoadGenerator;
 /// <summary>
 /// Edges applied per second from multi-pair batches. <c>--via queue</c> puts the batches on the app's Storage
 /// queue (as the standalone ingestion does) and times the running app's drain until the queue is empty;
+/// <c>--via servicebus</c> does the same on the Service Bus queue of a standalone app on Service Bus (the
+/// <c>ServiceBusProcessor</c> drain), timed until the test broker reports every message completed;
 /// <c>--via direct</c> calls the store in this process with the same concurrency, for profiling the store alone
 /// (<c>--parallel-requests</c> sets the store's requests in flight per batch); <c>--via floor</c> writes the rows the
 /// layout needs for the same batches raw, with the fewest requests the layout allows (the layout floor; inserts, or
@@ -23,21 +25,24 @@ internal static class ApplyThroughput
 {
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
-        var connectionString = options.Required("storage");
         var shape = options.Get("shape", "many-owners");
         var pairs = options.Int("pairs", 100);
         var batches = options.Int("batches", 20);
         var concurrency = options.Int("concurrency", 4);
         var run = options.Get("run", Guid.NewGuid().ToString("N")[..8]);
-        var work = Work(shape, pairs, batches, run);
+        var via = options.Get("via", "queue");
+        // Cut as the ingestor cuts a callback for the queue it sends to.
+        var maxBatchJsonBytes = via == "servicebus"
+            ? (int)(ServiceBusEventQueue.StandardTierMaxMessageBytes - ServiceBusEventQueue.MessageOverheadBytes)
+            : RelationshipQueueMessage.MaxBatchJsonBytes;
+        var work = Work(shape, pairs, batches, run, maxBatchJsonBytes);
         var edges = work.Sum(b => b.Events.Count);
 
-        var via = options.Get("via", "queue");
         if (via == "floor")
         {
             // The app measured beside it has run for a while: warm this process's code and connections up first.
-            var warmup = Work(shape, pairs, options.Int("warmup-batches", 2), run + "-warmup");
-            return await LayoutFloorAsync(connectionString, shape, pairs, batches, warmup, work, options.Flag("upsert"), cancellationToken);
+            var warmup = Work(shape, pairs, options.Int("warmup-batches", 2), run + "-warmup", maxBatchJsonBytes);
+            return await LayoutFloorAsync(options.Required("storage"), shape, pairs, batches, warmup, work, options.Flag("upsert"), cancellationToken);
         }
 
         var counter = new RequestCounter();
@@ -46,7 +51,7 @@ internal static class ApplyThroughput
         {
             var clientOptions = StorageClients.CreateTableOptions(StorageClientProfile.Apply);
             clientOptions.AddPolicy(counter, HttpPipelinePosition.PerRetry);
-            var store = new TableRelationshipStore(new TableServiceClient(connectionString, clientOptions), new TableRelationshipStoreOptions
+            var store = new TableRelationshipStore(new TableServiceClient(options.Required("storage"), clientOptions), new TableRelationshipStoreOptions
             {
                 MaxParallelRequests = options.Int("parallel-requests", new TableRelationshipStoreOptions().MaxParallelRequests),
             });
@@ -55,6 +60,14 @@ internal static class ApplyThroughput
             clock.Restart();
             await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
                 async (batch, token) => await store.ApplyAsync(batch, token));
+        }
+        else if (via == "servicebus")
+        {
+            if (await ServiceBusDrainAsync(options, work, clock, cancellationToken) is { } failed)
+            {
+                Console.Error.WriteLine("apply: " + failed);
+                return 1;
+            }
         }
         else
         {
@@ -77,9 +90,51 @@ internal static class ApplyThroughput
 
         var seconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"apply: shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}")
+            $"apply: via={via} shape={shape} pairs={pairs} batches={batches} messages={work.Length} edges={edges} seconds={seconds:F2} edges_per_s={edges / seconds:F1}")
             + (via == "direct" ? $" requests={string.Join(',', counter.Requests.OrderBy(r => r.Key).Select(r => $"{r.Key}:{r.Value}"))}" : ""));
         return 0;
+    }
+
+    /// <summary>
+    /// Sends the batches to the Service Bus queue the standalone app drains (<c>--service-bus</c>, <c>--queue</c>), as
+    /// the app's sender makes their messages, and waits until the broker (<c>--broker-status</c>) reports them all
+    /// completed and the queue empty; the clock runs from the first send. Null when done, else what went wrong.
+    /// </summary>
+    private static async Task<string?> ServiceBusDrainAsync(Options options, RelationshipBatch[] work, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var queueName = options.Required("queue");
+        var statusFile = options.Required("broker-status");
+        var timeout = TimeSpan.FromSeconds(options.Double("timeout", 300));
+        await using var client = ServiceBusBaselines.Client(options.Required("service-bus"));
+        await using var sender = client.CreateSender(queueName);
+        using (await sender.CreateMessageBatchAsync(cancellationToken))
+        {
+        }
+
+        var before = BrokerStatus.Read(statusFile, queueName);
+        clock.Restart();
+        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (batch, token) => await sender.SendMessageAsync(ServiceBusEventQueue.ToMessage(batch), token));
+        while (true)
+        {
+            var now = BrokerStatus.Read(statusFile, queueName);
+            if (now.DeadLetter != before.DeadLetter)
+            {
+                return $"{now.DeadLetter - before.DeadLetter} messages were dead-lettered on {queueName}.";
+            }
+
+            if (now.Completed - before.Completed >= work.Length && now.Active == 0)
+            {
+                return null;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                return $"{queueName} did not drain within {timeout.TotalSeconds} s ({now.Completed - before.Completed} of {work.Length} completed).";
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
     }
 
     /// <summary>
@@ -173,10 +228,10 @@ internal static class ApplyThroughput
         }
     }
 
-    /// <summary>The batches, split as the standalone ingestor splits a large callback, so every part fits one queue message.</summary>
-    private static RelationshipBatch[] Work(string shape, int pairs, int batches, string run) =>
+    /// <summary>The batches, split as the ingestor splits a large callback, so every part fits one queue message.</summary>
+    private static RelationshipBatch[] Work(string shape, int pairs, int batches, string run, int maxBatchJsonBytes) =>
         Enumerable.Range(0, batches).Select(b => Batch(shape, pairs, run, b))
-            .SelectMany(b => BatchSplitter.Split(b.BatchId, b.Source, b.Events, RelationshipQueueMessage.MaxBatchJsonBytes)).ToArray();
+            .SelectMany(b => BatchSplitter.Split(b.BatchId, b.Source, b.Events, maxBatchJsonBytes)).ToArray();
 
     private static RelationshipBatch Batch(string shape, int pairs, string run, int index)
     {

@@ -8,10 +8,11 @@ using FunctionApp.Messaging;
 namespace LoadGenerator;
 
 /// <summary>
-/// Generated hostile callbacks for one platform, sent to the standalone route or wrapped in the Functions host's
-/// invocation payload. Every answer must be a 4xx in the platform's own error format (inside <c>res</c> for an
-/// invocation, with no <c>batches</c> output), never a 5xx; afterwards the app must still acknowledge a valid
-/// callback, and (standalone, with <c>--storage</c>) the queue and the history table must not have grown.
+/// Generated hostile callbacks for one platform, sent to the callback route (standalone, or in Functions mode the
+/// route the host forwards the platform's request to, raw). Every answer must be a 4xx in the platform's own error
+/// format, never a 5xx; afterwards the app must still acknowledge a valid callback. Nothing may have been queued:
+/// with <c>--storage</c> the Storage queue, its poison queue and the history table must not have grown; with
+/// <c>--broker-status</c> the test broker's queue <c>--broker-queue</c> must not have accepted a message.
 /// </summary>
 internal static class HostileInput
 {
@@ -36,12 +37,11 @@ internal static class HostileInput
     ];
 
     /// <summary>One hostile request; its query is built when it is sent, so signed times are relative to that moment.</summary>
-    private sealed record Case(string Name, string Path, Func<IReadOnlyDictionary<string, string>> Query, byte[] Body, string Platform, string Rest);
+    private sealed record Case(string Name, string Path, Func<IReadOnlyDictionary<string, string>> Query, byte[] Body, string Platform);
 
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
         var baseUri = new Uri(options.Required("url"));
-        var delivery = options.Get("mode", "functions") == "standalone" ? Delivery.Standalone : Delivery.Functions;
         var platform = options.Required("platform");
         var appId = options.Get("app", "1400000001");
         var token = options.Get("token");
@@ -50,6 +50,9 @@ internal static class HostileInput
 
         var storage = options.Get("storage");
         var before = storage is null ? default : await CountStoredAsync(storage, options.Required("queue"), cancellationToken);
+        var brokerStatus = options.Get("broker-status");
+        var brokerQueue = brokerStatus is null ? null : options.Required("broker-queue");
+        var sentBefore = brokerStatus is null ? 0 : BrokerStatus.Read(brokerStatus, brokerQueue!).Sent;
 
         using var handler = new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 4 };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
@@ -57,7 +60,7 @@ internal static class HostileInput
         var failures = new List<string>();
         foreach (var item in cases)
         {
-            var (status, problem) = await SendAsync(client, baseUri, delivery, item, cancellationToken);
+            var (status, problem) = await SendAsync(client, baseUri, item, cancellationToken);
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
             if (problem is not null)
             {
@@ -75,13 +78,24 @@ internal static class HostileInput
             }
         }
 
+        if (brokerStatus is not null)
+        {
+            // The broker's status file is rewritten every 50 ms: wait past a few rewrites before reading it again.
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            var sentAfter = BrokerStatus.Read(brokerStatus, brokerQueue!).Sent;
+            if (sentAfter != sentBefore)
+            {
+                failures.Add($"storage changed: Service Bus queue {brokerQueue} accepted {sentAfter - sentBefore} messages");
+            }
+        }
+
         // Still alive and still serving: a valid callback is acknowledged.
         var valid = new TencentCallbacks(appId, token, 1);
         var liveness = platform == "tencent"
-            ? valid.Build(delivery, "fuzz-alive-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture))
-            : Wrap(delivery, OpenImValid(openImKey, "fuzz-alive"));
+            ? valid.Build("fuzz-alive-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture))
+            : ToRequest(OpenImValid(openImKey, "fuzz-alive"));
         var alive = await PostAsync(client, baseUri, liveness, cancellationToken);
-        var aliveOk = IsAcknowledged(delivery, platform, alive.Status, alive.Body);
+        var aliveOk = IsAcknowledged(platform, alive.Status, alive.Body);
         if (!aliveOk)
         {
             failures.Add($"after the hostile requests a valid callback got {alive.Status}: {Shorten(alive.Body)}");
@@ -92,68 +106,31 @@ internal static class HostileInput
             Console.Error.WriteLine("fuzz FAILED " + failure);
         }
 
-        var enqueued = storage is null ? "" : " enqueued=" + (failures.Any(f => f.StartsWith("storage", StringComparison.Ordinal)) ? "yes" : "none");
+        var enqueued = storage is null && brokerStatus is null ? "" : " enqueued=" + (failures.Any(f => f.StartsWith("storage", StringComparison.Ordinal)) ? "yes" : "none");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fuzz: platform={platform} delivery={delivery.ToString().ToLowerInvariant()} requests={cases.Count} failures={failures.Count} "
+            $"fuzz: platform={platform} queue={(brokerStatus is null ? "storage" : "servicebus")} requests={cases.Count} failures={failures.Count} "
             + $"answers={string.Join(',', statuses.Select(s => $"{s.Key}:{s.Value}"))} alive_after={(aliveOk ? "yes" : "no")}{enqueued}"));
         return failures.Count == 0 ? 0 : 1;
     }
 
-    private static async Task<(int Status, string? Problem)> SendAsync(HttpClient client, Uri baseUri, Delivery delivery, Case item, CancellationToken cancellationToken)
+    private static async Task<(int Status, string? Problem)> SendAsync(HttpClient client, Uri baseUri, Case item, CancellationToken cancellationToken)
     {
-        var request = Wrap(delivery, item);
-        (int Status, string Body) answer;
         try
         {
-            answer = await PostAsync(client, baseUri, request, cancellationToken);
+            var answer = await PostAsync(client, baseUri, ToRequest(item), cancellationToken);
+            return (answer.Status, Check(item.Platform, answer.Status, answer.Body));
         }
         catch (HttpRequestException ex)
         {
             return (0, "no answer: " + ex.Message);
         }
-
-        if (delivery == Delivery.Standalone)
-        {
-            return (answer.Status, Check(item.Platform, answer.Status, answer.Body));
-        }
-
-        // Functions: the invocation succeeds and its http output carries the platform's refusal.
-        try
-        {
-            using var document = JsonDocument.Parse(answer.Body);
-            var outputs = document.RootElement.GetProperty("Outputs");
-            if (outputs.TryGetProperty("batches", out _))
-            {
-                return (answer.Status, "a batches output (something would be queued)");
-            }
-
-            if (answer.Status != 200)
-            {
-                return (answer.Status, $"invocation answered {answer.Status}: {Shorten(answer.Body)}");
-            }
-
-            var res = outputs.GetProperty("res");
-            var status = res.GetProperty("statusCode").GetInt32();
-            return (status, Check(item.Platform, status, res.GetProperty("body").GetString() ?? ""));
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return (answer.Status, $"not an invocation answer ({ex.Message}): {Shorten(answer.Body)}");
-        }
     }
 
-    /// <summary>The platform's OK answer with 200 (inside <c>res</c> for an invocation).</summary>
-    internal static bool IsAcknowledged(Delivery delivery, string platform, int status, string body)
+    /// <summary>The platform's OK answer with 200.</summary>
+    internal static bool IsAcknowledged(string platform, int status, string body)
     {
         try
         {
-            if (delivery == Delivery.Functions)
-            {
-                using var invocation = JsonDocument.Parse(body);
-                var res = invocation.RootElement.GetProperty("Outputs").GetProperty("res");
-                return status == 200 && IsAcknowledged(Delivery.Standalone, platform, res.GetProperty("statusCode").GetInt32(), res.GetProperty("body").GetString() ?? "");
-            }
-
             using var document = JsonDocument.Parse(body);
             var root = document.RootElement;
             return status == 200 && (platform == "tencent"
@@ -191,16 +168,8 @@ internal static class HostileInput
         }
     }
 
-    private static CallbackRequest Wrap(Delivery delivery, Case item)
+    private static CallbackRequest ToRequest(Case item)
     {
-        if (delivery == Delivery.Functions)
-        {
-            // The host passes a body that is not UTF-8 text only as base64 (application/octet-stream).
-            var text = IsUtf8(item.Body);
-            return Invocation.ReceiveCallback(item.Platform, item.Rest, item.Query(), text ? "application/json" : "application/octet-stream", item.Body, null,
-                new Dictionary<string, string> { ["operationID"] = "fuzz-" + Guid.NewGuid().ToString("N") });
-        }
-
         var query = item.Query();
         var path = item.Path + (query.Count == 0 ? "" : "?" + TencentCallbacks.QueryString(query));
         return new CallbackRequest(path, "application/json", item.Body, null);
@@ -241,7 +210,7 @@ internal static class HostileInput
         }
 
         void Add(string name, string command, byte[] body, Func<Dictionary<string, string>>? query = null) =>
-            cases.Add(new Case($"tencent {command} {name}", "/api/callbacks/tencent", query ?? (() => Query(command)), body, "tencent", ""));
+            cases.Add(new Case($"tencent {command} {name}", "/api/callbacks/tencent", query ?? (() => Query(command)), body, "tencent"));
         void AddText(string name, string command, string body) => Add(name, command, Encoding.UTF8.GetBytes(body));
 
         foreach (var command in TencentCommands)
@@ -341,8 +310,7 @@ internal static class HostileInput
         void Add(string name, string command, byte[] body, string? path = null, Dictionary<string, string>? query = null)
         {
             path ??= $"/api/callbacks/openim{keyPath}/{command}";
-            var rest = path.Length > "/api/callbacks/openim/".Length ? path["/api/callbacks/openim/".Length..] : "";
-            cases.Add(new Case($"openim {command} {name}", path, () => query ?? [], body, "openim", rest));
+            cases.Add(new Case($"openim {command} {name}", path, () => query ?? [], body, "openim"));
         }
 
         void AddText(string name, string command, string body, string? path = null, Dictionary<string, string>? query = null) =>
@@ -454,23 +422,10 @@ internal static class HostileInput
         return [.. Encoding.UTF8.GetBytes(text[..at]), .. bytes, .. Encoding.UTF8.GetBytes(text[(at + 1)..])];
     }
 
-    private static bool IsUtf8(byte[] bytes)
-    {
-        try
-        {
-            _ = new UTF8Encoding(false, true).GetString(bytes);
-            return true;
-        }
-        catch (DecoderFallbackException)
-        {
-            return false;
-        }
-    }
-
     private static Case OpenImValid(string? key, string owner) =>
         new("openim valid", $"/api/callbacks/openim{(key is null ? "" : "/" + key)}/callbackAfterDeleteFriendCommand", () => new Dictionary<string, string>(),
             Encoding.UTF8.GetBytes($$"""{"callbackCommand":"callbackAfterDeleteFriendCommand","ownerUserID":"{{owner}}","friendUserID":"{{owner}}-peer"}"""),
-            "openim", (key is null ? "" : key + "/") + "callbackAfterDeleteFriendCommand");
+            "openim");
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";
 

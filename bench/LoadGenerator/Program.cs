@@ -4,9 +4,11 @@ if (args.Length == 0)
 {
     Console.Error.WriteLine("""
         usage: LoadGenerator <command> [--option value ...]
+          broker      the Service Bus test broker: prints its connection string, runs until SIGTERM
           http        closed-loop callback load against the app (or its baseline endpoint)
           cold-start  start the published handler repeatedly; time to its first acknowledgement
           queue-put   baseline: raw Storage-queue put messages against the same Azurite
+          sb-send     baseline: raw ServiceBusSender sends against the same broker
           table-batch baseline: raw entity inserts in entity group transactions
           apply       enqueue relationship batches and time the app's drain until every edge is applied
           fuzz        hostile requests; every answer must be a 4xx in the platform's format
@@ -26,6 +28,8 @@ Console.CancelKeyPress += (_, e) =>
 
 return args[0] switch
 {
+    "broker" => await BenchBroker.RunAsync(options, cancel.Token),
+    "sb-send" => await ServiceBusBaselines.SendAsync(options, cancel.Token),
     "http" => await HttpLoad.RunAsync(options, cancel.Token),
     "cold-start" => await ColdStart.RunAsync(options, cancel.Token),
     "queue-put" => await StorageBaselines.QueuePutAsync(options, cancel.Token),

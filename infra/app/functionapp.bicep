@@ -126,7 +126,7 @@ var identityAppSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
 
-  // Service Bus trigger and output binding (read by the host).
+  // Service Bus: the trigger (read by the host) and the handler's sender (read by the handler, the same way).
   ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   ServiceBusConnection__credential: 'managedidentity'
   ServiceBusConnection__clientId: identityClientId

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Azure.Messaging.ServiceBus;
+using FunctionApp.Core;
+using FunctionApp.Messaging;
+using FunctionApp.Tests.Hosting;
+using FunctionApp.Tests.Infrastructure;
+using FunctionApp.Tests.ServiceBus;
+using ServiceBusTestBroker;
+using static FunctionApp.Tests.EndToEnd.EndToEnd;
+
+namespace FunctionApp.Tests.EndToEnd;
+
+/// <summary>
+/// The built app standalone with <c>ServiceBusConnection</c> set: callbacks sent to the test broker with the real
+/// client, drained by the app's own <see cref="ServiceBusQueueDrain"/> into Azurite, settled by the batch's outcome.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class StandaloneServiceBusEndToEndTests(AzuriteFixture azurite, ServiceBusBrokerFixture bus) : IClassFixture<ServiceBusBrokerFixture>
+{
+    private readonly string _appId = NewTencentAppId();
+
+    private async Task<(AppProcess App, HttpClient Client)> StartAppAsync(BrokerQueue queue)
+    {
+        var port = AppProcess.FreePort();
+        var app = AppProcess.Start(
+            ("PORT", port.ToString(CultureInfo.InvariantCulture)),
+            ("RelationshipStorage", azurite.ConnectionString),
+            ("ServiceBusConnection", bus.Broker.ConnectionString),
+            ("RelationshipEventsQueue", queue.Name),
+            ($"Tencent__Apps__{_appId}__CallbackToken", ""));
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        await app.WaitForHealthAsync(client, new Uri(client.BaseAddress, "api/health"), Stopwatch.StartNew());
+        return (app, client);
+    }
+
+    [Fact]
+    public async Task Callbacks_go_through_service_bus_and_are_applied_and_completed()
+    {
+        var queue = bus.CreateQueue();
+        var (app, client) = await StartAppAsync(queue);
+        await using var _ = app;
+        using var __ = client;
+
+        foreach (var owner in new[] { "sb-a", "sb-b", "sb-c" })
+        {
+            var (status, answer) = await PostTencentAsync(client, _appId, "Sns.CallbackFriendAdd", Utf8(TencentFriendAdd(owner, [owner + "-peer"])));
+            Assert.True(status == HttpStatusCode.OK && answer.Contains("\"ActionStatus\":\"OK\"", StringComparison.Ordinal), $"{(int)status} {answer}");
+        }
+
+        await ExpectUsersAsync(client, _appId, "sb-c", "friends", "sb-c-peer");
+        await ExpectUsersAsync(client, _appId, "sb-a-peer", "friend-of", "sb-a");
+        await queue.WaitUntilAsync(q => q.CompletedCount == 3 && q.ActiveMessageCount == 0, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, queue.DeadLetterMessageCount);
+    }
+
+    [Fact]
+    public async Task A_message_that_can_never_be_applied_is_dead_lettered_at_once_with_its_reason()
+    {
+        var queue = bus.CreateQueue(maxDeliveryCount: 10);
+        var (app, client) = await StartAppAsync(queue);
+        await using var _ = app;
+        using var __ = client;
+
+        await using var serviceBus = bus.CreateClient();
+        await using var sender = serviceBus.CreateSender(queue.Name);
+        await sender.SendMessageAsync(new ServiceBusMessage("{\"schemaVersion\":99}") { MessageId = "poison-1" });
+
+        await queue.WaitUntilAsync(q => q.DeadLetterMessageCount == 1, TimeSpan.FromSeconds(15));
+        var dead = Assert.Single(queue.DeadLetterMessages());
+        Assert.Equal(("poison-1", ServiceBusQueueDrain.InvalidBatchReason), (dead.MessageId, dead.DeadLetterReason));
+        Assert.Contains("schemaVersion 99", dead.DeadLetterDescription, StringComparison.Ordinal);
+        // Delivered once: never retried first.
+        Assert.Equal(1, dead.DeliveryCount);
+    }
+
+    [Fact]
+    public async Task A_batch_the_store_refuses_is_abandoned_on_each_delivery_until_the_queue_dead_letters_it()
+    {
+        var queue = bus.CreateQueue(maxDeliveryCount: 3);
+        var (app, client) = await StartAppAsync(queue);
+        await using var _ = app;
+        using var __ = client;
+
+        // A 600-character owner is over the Table key limit: every apply fails in the store.
+        var batch = new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, "b-unstorable", 1, 1,
+            new CallbackSource("tencent", _appId, "Sns.CallbackFriendAdd", null, null, null, DateTimeOffset.UtcNow, null),
+            [new RelationshipEvent("e-unstorable", RelationshipKind.Friend, RelationshipAction.Added, new string('u', 600), "peer", DateTimeOffset.UtcNow, new Dictionary<string, string>())]);
+        await using var serviceBus = bus.CreateClient();
+        await using var sender = serviceBus.CreateSender(queue.Name);
+        await sender.SendMessageAsync(ServiceBusEventQueue.ToMessage(batch));
+
+        await queue.WaitUntilAsync(q => q.DeadLetterMessageCount == 1, TimeSpan.FromSeconds(30));
+        var dead = Assert.Single(queue.DeadLetterMessages());
+        Assert.Equal(("b-unstorable-1", BrokerQueue.MaxDeliveryCountExceededReason), (dead.MessageId, dead.DeadLetterReason));
+        Assert.Equal(0, queue.CompletedCount);
+    }
+}

@@ -1,0 +1,74 @@
+using Azure.Messaging.ServiceBus;
+using FunctionApp.Core;
+
+namespace FunctionApp.Messaging;
+
+/// <summary>
+/// Standalone on Service Bus: a <see cref="ServiceBusProcessor"/> in peek-lock over the queue, each message handed to
+/// the <see cref="IRelationshipBatchProcessor"/> and settled by its outcome: complete once applied, abandon on a store
+/// failure (Service Bus redelivers it and dead-letters it at the queue's max delivery count), dead-letter at once with
+/// reason and description a message that can never be applied. The processor renews each lock while its batch is
+/// applied; stopping lets the batches in hand finish and settle before the host shuts down.
+/// </summary>
+public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
+{
+    /// <summary>The dead-letter reason of a message that is not a batch this build can apply.</summary>
+    public const string InvalidBatchReason = "InvalidRelationshipBatch";
+
+    private readonly ServiceBusProcessor _processor;
+    private readonly IRelationshipBatchProcessor _batches;
+
+    public ServiceBusQueueDrain(ServiceBusClient client, string queueName, IRelationshipBatchProcessor batches, ServiceBusQueueDrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        _batches = batches ?? throw new ArgumentNullException(nameof(batches));
+        _processor = client.CreateProcessor(queueName, new ServiceBusProcessorOptions
+        {
+            ReceiveMode = ServiceBusReceiveMode.PeekLock,
+            AutoCompleteMessages = false,
+            // A prefetched 1,000-edge batch would wait with its lock ticking and no renewal.
+            PrefetchCount = 0,
+            MaxConcurrentCalls = options.MaxConcurrentCalls,
+            MaxAutoLockRenewalDuration = options.MaxLockRenewal,
+        });
+        _processor.ProcessMessageAsync += SettleAsync;
+        _processor.ProcessErrorAsync += _ => Task.CompletedTask;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => _processor.StartProcessingAsync(cancellationToken);
+
+    /// <summary>Stops receiving and waits for the messages in hand to be applied and settled.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _processor.StopProcessingAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _processor.DisposeAsync();
+
+    private async Task SettleAsync(ProcessMessageEventArgs args)
+    {
+        var message = args.Message;
+        // Not the processor's token: a stop must not cut short an apply that is halfway through its writes.
+        var outcome = await _batches.ProcessAsync(message.Body.ToMemory(), message.DeliveryCount, CancellationToken.None).ConfigureAwait(false);
+        switch (outcome.Kind)
+        {
+            case BatchOutcomeKind.Applied:
+                await args.CompleteMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
+                break;
+            case BatchOutcomeKind.NeverApplicable:
+                await args.DeadLetterMessageAsync(message, InvalidBatchReason, outcome.Reason, CancellationToken.None).ConfigureAwait(false);
+                break;
+            default:
+                await args.AbandonMessageAsync(message, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                break;
+        }
+    }
+}
+
+/// <summary>How the Service Bus drain receives; the same defaults as host.json gives the trigger on Azure.</summary>
+public sealed record ServiceBusQueueDrainOptions
+{
+    /// <summary>Batches applied at once (host.json <c>maxConcurrentCalls</c>).</summary>
+    public int MaxConcurrentCalls { get; init; } = 4;
+
+    /// <summary>How long a lock is renewed while its batch is applied (host.json <c>maxAutoLockRenewalDuration</c>).</summary>
+    public TimeSpan MaxLockRenewal { get; init; } = TimeSpan.FromMinutes(5);
+}
