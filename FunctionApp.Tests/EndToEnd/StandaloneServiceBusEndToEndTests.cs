@@ -76,14 +76,14 @@ public sealed class StandaloneServiceBusEndToEndTests(AzuriteFixture azurite, Se
     }
 
     [Fact]
-    public async Task A_batch_the_store_refuses_is_abandoned_on_each_delivery_until_the_queue_dead_letters_it()
+    public async Task A_batch_the_store_can_never_hold_is_dead_lettered_at_once_with_its_reason()
     {
         var queue = bus.CreateQueue(maxDeliveryCount: 3);
         var (app, client) = await StartAppAsync(queue);
         await using var _ = app;
         using var __ = client;
 
-        // A 600-character owner is over the Table key limit: every apply fails in the store.
+        // A 600-character owner is over the Table key limit: no store can ever hold it.
         var batch = new RelationshipBatch(RelationshipBatch.CurrentSchemaVersion, "b-unstorable", 1, 1,
             new CallbackSource("tencent", _appId, "Sns.CallbackFriendAdd", null, null, null, DateTimeOffset.UtcNow, null),
             [new RelationshipEvent("e-unstorable", RelationshipKind.Friend, RelationshipAction.Added, new string('u', 600), "peer", DateTimeOffset.UtcNow, new Dictionary<string, string>())]);
@@ -93,7 +93,8 @@ public sealed class StandaloneServiceBusEndToEndTests(AzuriteFixture azurite, Se
 
         await queue.WaitUntilAsync(q => q.DeadLetterMessageCount == 1, TimeSpan.FromSeconds(30));
         var dead = Assert.Single(queue.DeadLetterMessages());
-        Assert.Equal(("b-unstorable-1", BrokerQueue.MaxDeliveryCountExceededReason), (dead.MessageId, dead.DeadLetterReason));
+        Assert.Equal(("b-unstorable-1", ServiceBusQueueDrain.InvalidBatchReason, 1), (dead.MessageId, dead.DeadLetterReason, dead.DeliveryCount));
+        Assert.Contains("table key", dead.DeadLetterDescription, StringComparison.Ordinal);
         Assert.Equal(0, queue.CompletedCount);
     }
 }
