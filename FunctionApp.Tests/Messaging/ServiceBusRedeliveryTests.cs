@@ -35,7 +35,11 @@ public sealed class ServiceBusRedeliveryTests(ServiceBusBrokerFixture fixture) :
 
         await using (var sender = client.CreateSender(queue.Name))
         {
-            await sender.ScheduleMessageAsync(new ServiceBusMessage(RelationshipBatchJson.Serialize(batch)) { MessageId = "b-copy-1" }, DateTimeOffset.UtcNow.AddSeconds(30));
+            await sender.SendMessageAsync(new ServiceBusMessage(RelationshipBatchJson.Serialize(batch))
+            {
+                MessageId = "b-copy-1",
+                ScheduledEnqueueTime = DateTimeOffset.UtcNow.AddSeconds(30),
+            });
         }
 
         Assert.Equal(1, queue.DuplicatesDropped);

@@ -185,10 +185,15 @@ public sealed class ServiceBusEventQueue : IRelationshipEventQueue, IBatchRedeli
         return message;
     }
 
+    /// <summary>
+    /// A plain send with the scheduled enqueue time set, not the schedule-message operation: a send that duplicate
+    /// detection drops is still reported as accepted, so a repeated schedule of one generation succeeds and is dropped.
+    /// </summary>
     public async Task ScheduleAsync(ReadOnlyMemory<byte> body, string originalMessageId, Redelivery redelivery, CancellationToken cancellationToken)
     {
         var message = ToRedelivery(body, originalMessageId, redelivery);
-        await _sender.ScheduleMessageAsync(message, DateTimeOffset.UtcNow + redelivery.Delay, cancellationToken).ConfigureAwait(false);
+        message.ScheduledEnqueueTime = DateTimeOffset.UtcNow + redelivery.Delay;
+        await _sender.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
     }
 
     private void Learn(ServiceBusMessageBatch batch) => Interlocked.Exchange(ref _entityMaxMessageBytes, batch.MaxSizeInBytes);
