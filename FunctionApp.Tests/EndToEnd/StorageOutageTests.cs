@@ -124,11 +124,10 @@ internal sealed class StorageOutageRun(ITestOutputHelper output)
     }
 }
 
-/// <summary>Functions mode: the <c>ApplyRelationshipEvents</c> invocation, driven by the stand-in of the host's Service Bus trigger.</summary>
-public sealed class FunctionsModeStorageOutageTests(ITestOutputHelper output)
+/// <summary>The Service Bus deliveries: the app in <paramref name="Mode"/> on its own Azurite and test broker.</summary>
+internal sealed record ServiceBusOutageSetup(string Mode)
 {
-    [Fact]
-    public async Task A_storage_outage_under_load_dead_letters_nothing_and_everything_is_applied_once_it_is_back()
+    public async Task RunAsync(ITestOutputHelper output, string delivery, Func<ServiceBusClient, BrokerQueue, HttpClient, Task<IAsyncDisposable?>> startDrain)
     {
         var appId = NewTencentAppId();
         await using var storage = await AzuriteProcess.StartPersistentAsync();
@@ -136,7 +135,7 @@ public sealed class FunctionsModeStorageOutageTests(ITestOutputHelper output)
         var queue = broker.CreateQueue("outage", maxDeliveryCount: 10, lockDuration: null, duplicateDetectionWindow: TimeSpan.FromMinutes(10));
         var port = AppProcess.FreePort();
         await using var app = AppProcess.Start([
-            ("FUNCTIONS_CUSTOMHANDLER_PORT", port.ToString(CultureInfo.InvariantCulture)),
+            (Mode, port.ToString(CultureInfo.InvariantCulture)),
             ("RelationshipStorage", storage.ConnectionString),
             ("ServiceBusConnection", broker.ConnectionString),
             ("RelationshipEventsQueue", queue.Name),
@@ -145,41 +144,38 @@ public sealed class FunctionsModeStorageOutageTests(ITestOutputHelper output)
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
         await app.WaitForHealthAsync(client, new Uri(client.BaseAddress, "api/health"), Stopwatch.StartNew());
         await using var serviceBus = new ServiceBusClient(broker.ConnectionString);
-        await using var trigger = await FunctionsHostTrigger.StartAsync(serviceBus, queue.Name, client);
-
-        await new StorageOutageRun(output).RunAsync("functions", storage, client, appId, () => Task.FromResult(queue.DeadLetterMessageCount));
-
-        await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0 && q.ScheduledMessageCount == 0, TimeSpan.FromSeconds(60));
-        Assert.Equal(0, queue.DeadLetterMessageCount);
+        var drain = await startDrain(serviceBus, queue, client);
+        try
+        {
+            await new StorageOutageRun(output).RunAsync(delivery, storage, client, appId, () => Task.FromResult(queue.DeadLetterMessageCount));
+            await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0 && q.ScheduledMessageCount == 0, TimeSpan.FromSeconds(60));
+            Assert.Equal(0, queue.DeadLetterMessageCount);
+        }
+        finally
+        {
+            if (drain is not null)
+            {
+                await drain.DisposeAsync();
+            }
+        }
     }
+}
+
+/// <summary>Functions mode: the <c>ApplyRelationshipEvents</c> invocation, driven by the stand-in of the host's Service Bus trigger.</summary>
+public sealed class FunctionsModeStorageOutageTests(ITestOutputHelper output)
+{
+    [Fact]
+    public Task A_storage_outage_under_load_dead_letters_nothing_and_everything_is_applied_once_it_is_back() =>
+        new ServiceBusOutageSetup("FUNCTIONS_CUSTOMHANDLER_PORT").RunAsync(output, "functions",
+            async (serviceBus, queue, client) => await FunctionsHostTrigger.StartAsync(serviceBus, queue.Name, client));
 }
 
 /// <summary>Standalone on Service Bus: the app's own <c>ServiceBusProcessor</c> drain.</summary>
 public sealed class StandaloneServiceBusStorageOutageTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task A_storage_outage_under_load_dead_letters_nothing_and_everything_is_applied_once_it_is_back()
-    {
-        var appId = NewTencentAppId();
-        await using var storage = await AzuriteProcess.StartPersistentAsync();
-        await using var broker = ServiceBusBroker.Start();
-        var queue = broker.CreateQueue("outage", maxDeliveryCount: 10, lockDuration: null, duplicateDetectionWindow: TimeSpan.FromMinutes(10));
-        var port = AppProcess.FreePort();
-        await using var app = AppProcess.Start([
-            ("PORT", port.ToString(CultureInfo.InvariantCulture)),
-            ("RelationshipStorage", storage.ConnectionString),
-            ("ServiceBusConnection", broker.ConnectionString),
-            ("RelationshipEventsQueue", queue.Name),
-            ($"Tencent__Apps__{appId}__CallbackToken", ""),
-            .. StorageOutageRun.RedeliverySettings]);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        await app.WaitForHealthAsync(client, new Uri(client.BaseAddress, "api/health"), Stopwatch.StartNew());
-
-        await new StorageOutageRun(output).RunAsync("servicebus", storage, client, appId, () => Task.FromResult(queue.DeadLetterMessageCount));
-
-        await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0 && q.ScheduledMessageCount == 0, TimeSpan.FromSeconds(60));
-        Assert.Equal(0, queue.DeadLetterMessageCount);
-    }
+    public Task A_storage_outage_under_load_dead_letters_nothing_and_everything_is_applied_once_it_is_back() =>
+        new ServiceBusOutageSetup("PORT").RunAsync(output, "servicebus", (_, _, _) => Task.FromResult<IAsyncDisposable?>(null));
 }
 
 /// <summary>Standalone on the Storage queue, which is in the Azurite that goes away: callbacks get the failure answer while it is down.</summary>
