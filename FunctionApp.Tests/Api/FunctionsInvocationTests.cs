@@ -16,6 +16,7 @@ public sealed class FunctionsInvocationTests : IAsyncLifetime
     private readonly RecordingCallbackIngestor _ingestor;
     private readonly RecordingBatchApplier _applier = new();
     private readonly RecordingEventQueue _queue = new();
+    private readonly RecordingRedeliveryScheduler _redeliveries = new();
     private readonly IngestResult _nextResult = Samples.Result("accepted", 200, Samples.Batch("b-1", 1, 2), Samples.Batch("b-1", 2, 2));
     private TestApp _app = null!;
 
@@ -26,7 +27,8 @@ public sealed class FunctionsInvocationTests : IAsyncLifetime
         services.AddSingleton<ICallbackIngestor>(_ingestor);
         services.AddSingleton<IRelationshipBatchApplier>(_applier);
         services.AddSingleton<IRelationshipEventQueue>(_queue);
-    });
+        services.AddSingleton<IBatchRedeliveryScheduler>(_redeliveries);
+    }, "--Redelivery:RetryWithinDeliverySeconds=0", "--Redelivery:FirstDelaySeconds=10");
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
@@ -78,19 +80,77 @@ public sealed class FunctionsInvocationTests : IAsyncLifetime
         Assert.Empty(_applier.Applied);
     }
 
+    /// <summary>The object fixture with the given application properties in its metadata, as the host passes them.</summary>
+    private static string WithApplicationProperties(string properties)
+    {
+        var payload = System.Text.Json.Nodes.JsonNode.Parse(Fixture("apply-message-object.json"))!;
+        payload["Metadata"]!["ApplicationProperties"] = System.Text.Json.Nodes.JsonNode.Parse(properties);
+        return payload.ToJsonString();
+    }
+
     [Fact]
-    public async Task ApplyRelationshipEvents_answers_non_2xx_when_the_store_fails_so_the_message_is_redelivered()
+    public async Task When_the_store_fails_a_copy_is_scheduled_for_later_and_the_answer_is_2xx_so_the_host_completes_the_original()
     {
         _applier.FailWith = new IOException("table service timed out\nsecond line");
 
         var (status, body) = await InvokeAsync("ApplyRelationshipEvents", Fixture("apply-message-object.json"));
 
-        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var scheduled = Assert.Single(_redeliveries.Scheduled);
+        Assert.Equal("3c1f9d0e7a5b4e2c9d8f", scheduled.OriginalMessageId);
+        Assert.Equal(TimeSpan.FromSeconds(10), scheduled.Redelivery.Delay);
+        Assert.Equal(1, scheduled.Redelivery.Next.Generation);
+        Assert.Equal("tencent-1400000001-5f2c", RelationshipBatchJson.Deserialize(scheduled.Body.Span).BatchId);
         var log = Assert.Single(body.GetProperty("Logs").EnumerateArray()).GetString();
         Assert.Contains("tencent-1400000001-5f2c", log, StringComparison.Ordinal);
         Assert.Contains("IOException: table service timed out", log, StringComparison.Ordinal);
+        Assert.Contains("redelivery 1 scheduled in 10 s", log, StringComparison.Ordinal);
         Assert.DoesNotContain("second line", log, StringComparison.Ordinal);
-        Assert.Contains(_app.Logs.Messages, m => m.Contains("outcome=failed", StringComparison.Ordinal));
+        Assert.Contains(_app.Logs.Messages, m => m.Contains("outcome=retry", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("{\"RedeliveryGeneration\":\"2\",\"RedeliveryFirstFailedAt\":\"{since}\",\"RedeliveryOriginalMessageId\":\"first-id\"}")]
+    [InlineData("\"{\\\"RedeliveryGeneration\\\":2,\\\"RedeliveryFirstFailedAt\\\":\\\"{since}\\\",\\\"RedeliveryOriginalMessageId\\\":\\\"first-id\\\"}\"")]
+    public async Task A_redelivered_copy_that_fails_again_schedules_the_next_generation_of_the_same_chain(string properties)
+    {
+        _applier.FailWith = new IOException("still down");
+        var since = DateTimeOffset.UtcNow.AddMinutes(-1);
+
+        var (status, _) = await InvokeAsync("ApplyRelationshipEvents",
+            WithApplicationProperties(properties.Replace("{since}", since.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var scheduled = Assert.Single(_redeliveries.Scheduled);
+        Assert.Equal("first-id", scheduled.OriginalMessageId);
+        Assert.Equal(new RedeliveryState(3, since), scheduled.Redelivery.Next);
+        Assert.Equal(TimeSpan.FromSeconds(40), scheduled.Redelivery.Delay);
+    }
+
+    [Fact]
+    public async Task When_the_copy_cannot_be_sent_the_answer_is_non_2xx_so_the_host_redelivers_the_original()
+    {
+        _applier.FailWith = new IOException("table service timed out");
+        _redeliveries.FailWith = new TimeoutException("Service Bus did not answer");
+
+        var (status, body) = await InvokeAsync("ApplyRelationshipEvents", Fixture("apply-message-object.json"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Contains("could not be scheduled", Assert.Single(body.GetProperty("Logs").EnumerateArray()).GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_batch_failing_for_the_whole_retry_period_is_failed_so_the_host_dead_letters_it()
+    {
+        _applier.FailWith = new IOException("still down");
+
+        var (status, body) = await InvokeAsync("ApplyRelationshipEvents",
+            WithApplicationProperties("{\"RedeliveryGeneration\":40,\"RedeliveryFirstFailedAt\":\"2020-01-01T00:00:00Z\"}"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Empty(_redeliveries.Scheduled);
+        Assert.Contains("dead-letter", Assert.Single(body.GetProperty("Logs").EnumerateArray()).GetString(), StringComparison.Ordinal);
+        Assert.Contains(_app.Logs.Messages, m => m.Contains("outcome=expired", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -19,8 +19,6 @@ internal static class FunctionsModeSettings
         [AppSettingNames.FunctionsCustomHandlerPort] = "set by the Functions host when it starts the handler",
         [AppSettingNames.TencentCallbackTokenKey] = "child key of each Tencent app, checked together with TencentApps",
         [AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds] = "standalone only: on Azure Service Bus's lock and host.json govern redelivery",
-        [AppSettingNames.StandaloneQueueRetryDelaySeconds] = "standalone only: on Azure Service Bus redelivers an abandoned message",
-        [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
         [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
         [AppSettingNames.StandaloneQueueAcknowledgementLatencyTargetMilliseconds] = "standalone only: on Azure acknowledgement and apply do not share a drain",
         [AppSettingNames.StandaloneQueueDrainEnabled] = "standalone only: on Azure ReceiveCallback and ApplyRelationshipEvents already scale apart",

@@ -9,7 +9,7 @@ namespace FunctionApp.Tests.EndToEnd;
 /// <summary>
 /// Stands in for the Functions host's Service Bus trigger of <c>ApplyRelationshipEvents</c>: takes each message from
 /// the queue in peek-lock, invokes <c>POST /ApplyRelationshipEvents</c> with the payload the host sends (the body as a
-/// JSON-encoded string in <c>Data.message</c>, the message's system properties in <c>Metadata</c>), completes it on a
+/// JSON-encoded string in <c>Data.message</c>, the message's system and application properties in <c>Metadata</c>), completes it on a
 /// 2xx answer and abandons it otherwise, so the queue dead-letters it at its max delivery count.
 /// </summary>
 internal sealed class FunctionsHostTrigger : IAsyncDisposable
@@ -50,6 +50,9 @@ internal sealed class FunctionsHostTrigger : IAsyncDisposable
             ["DeliveryCount"] = message.DeliveryCount,
             ["SequenceNumber"] = message.SequenceNumber,
             ["ContentType"] = message.ContentType,
+            // The host passes the message's application properties as a JSON object (the redelivery state is text).
+            ["ApplicationProperties"] = new JsonObject(message.ApplicationProperties.Select(p =>
+                KeyValuePair.Create(p.Key, p.Value is string text ? JsonValue.Create(text) : (JsonNode?)JsonValue.Create(p.Value?.ToString())))),
             ["sys"] = new JsonObject { ["MethodName"] = "ApplyRelationshipEvents" },
         },
     }.ToJsonString();

@@ -123,15 +123,41 @@ public class StorageConfigurationTests
     }
 
     [Theory]
-    [InlineData("StandaloneQueue:MaxDequeueCount", "0")]
     [InlineData("StandaloneQueue:VisibilityTimeoutSeconds", "2m")]
-    [InlineData("StandaloneQueue:RetryDelaySeconds", "-1")]
+    [InlineData("StandaloneQueue:AcknowledgementLatencyTargetMilliseconds", "0")]
     [InlineData("StandaloneQueue:MaxPollIntervalMilliseconds", "10")]
     public void Standalone_startup_refuses_a_malformed_drain_setting(string name, string value)
     {
         var error = Assert.Throws<InvalidOperationException>(() => RelationshipCallbacksApp.Build(
             ["--PORT=0", AllowUnsigned, "--RelationshipStorage=UseDevelopmentStorage=true", $"--{name}={value}"]));
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Redelivery:RetryWithinDeliverySeconds", "-1", "--PORT=0")]
+    [InlineData("Redelivery:FirstDelaySeconds", "0", "--PORT=0")]
+    [InlineData("Redelivery:MaxDelaySeconds", "ten", "--FUNCTIONS_CUSTOMHANDLER_PORT=0")]
+    [InlineData("Redelivery:ParkAfterSeconds", "6h", "--FUNCTIONS_CUSTOMHANDLER_PORT=0")]
+    public async Task Startup_refuses_a_malformed_redelivery_setting(string name, string value, string mode)
+    {
+        await using var app = RelationshipCallbacksApp.Build([mode, AllowUnsigned, "--RelationshipStorage=UseDevelopmentStorage=true",
+            "--ServiceBusConnection=" + TestApp.UnreachableServiceBus, $"--{name}={value}"]);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Redelivery:RetryWithinDeliverySeconds", "241", "", "function timeout")]
+    [InlineData("Redelivery:MaxDelaySeconds", "5", "--Redelivery:FirstDelaySeconds=10", "at least Redelivery:FirstDelaySeconds")]
+    [InlineData("Redelivery:MaxDelaySeconds", "604801", "", "7 days")]
+    [InlineData("Redelivery:RetryWithinDeliverySeconds", "61", "--StandaloneQueue:VisibilityTimeoutSeconds=120", "half of StandaloneQueue:VisibilityTimeoutSeconds")]
+    public async Task Standalone_startup_refuses_redelivery_settings_that_do_not_fit_together(string name, string value, string other, string reason)
+    {
+        string[] settings = ["--PORT=0", AllowUnsigned, "--RelationshipStorage=UseDevelopmentStorage=true", $"--{name}={value}"];
+        await using var app = RelationshipCallbacksApp.Build(other.Length == 0 ? settings : [.. settings, other]);
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

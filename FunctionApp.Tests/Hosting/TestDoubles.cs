@@ -70,12 +70,25 @@ internal sealed class RecordingBatchApplier : IRelationshipBatchApplier
 {
     public ConcurrentQueue<RelationshipBatch> Applied { get; } = new();
 
+    /// <summary>Thrown by every call while set, or by the first <see cref="FailuresLeft"/> calls when that is above 0.</summary>
     public Exception? FailWith { get; set; }
+
+    public int FailuresLeft { get; set; } = -1;
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    private int _calls;
 
     public Task ApplyAsync(RelationshipBatch batch, CancellationToken cancellationToken)
     {
-        if (FailWith is not null)
+        Interlocked.Increment(ref _calls);
+        if (FailWith is not null && FailuresLeft != 0)
         {
+            if (FailuresLeft > 0)
+            {
+                FailuresLeft--;
+            }
+
             throw FailWith;
         }
 
@@ -123,5 +136,32 @@ internal sealed class ScriptedHealthProbe(string name, bool healthy) : IHealthPr
     {
         Interlocked.Increment(ref _checks);
         return healthy ? Task.CompletedTask : Task.FromException(new IOException($"{name} did not answer"));
+    }
+}
+
+/// <summary>The app's batch processor over a test applier: one try per delivery unless the options say otherwise.</summary>
+internal static class TestProcessors
+{
+    public static IRelationshipBatchProcessor Of(IRelationshipBatchApplier applier, RedeliveryOptions? options = null) =>
+        new FunctionApp.Messaging.RelationshipBatchProcessor(applier, options ?? new RedeliveryOptions { RetryWithinDelivery = TimeSpan.Zero },
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+}
+
+/// <summary>Records the redelivery copies scheduled, or fails with <see cref="FailWith"/>.</summary>
+internal sealed class RecordingRedeliveryScheduler : IBatchRedeliveryScheduler
+{
+    public ConcurrentQueue<(ReadOnlyMemory<byte> Body, string OriginalMessageId, Redelivery Redelivery)> Scheduled { get; } = new();
+
+    public Exception? FailWith { get; set; }
+
+    public Task ScheduleAsync(ReadOnlyMemory<byte> body, string originalMessageId, Redelivery redelivery, CancellationToken cancellationToken)
+    {
+        if (FailWith is not null)
+        {
+            throw FailWith;
+        }
+
+        Scheduled.Enqueue((body.ToArray(), originalMessageId, redelivery));
+        return Task.CompletedTask;
     }
 }

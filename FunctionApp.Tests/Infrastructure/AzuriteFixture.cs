@@ -45,7 +45,11 @@ public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
     public const string Name = "Azurite";
 }
 
-/// <summary>A running Azurite process on free loopback ports.</summary>
+/// <summary>
+/// A running Azurite process on free loopback ports. In memory by default; <see cref="StartPersistentAsync"/> keeps its
+/// data in a folder, so it can be stopped (<see cref="StopAsync"/>, an outage) and started again on the same ports
+/// with the same data (<see cref="RestartAsync"/>).
+/// </summary>
 public sealed class AzuriteProcess : IAsyncDisposable
 {
     /// <summary>Azurite's well-known development account (public, the same in every emulator).</summary>
@@ -53,18 +57,23 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     public const string DevelopmentAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    private readonly Process _process;
     private readonly string _location;
-    private readonly ConcurrentQueue<string> _output;
+    private readonly bool _persistent;
+    private readonly IReadOnlyList<string> _extraArguments;
+    private readonly (int Blob, int Queue, int Table) _ports;
+    private readonly ConcurrentQueue<string> _output = new();
+    private Process? _process;
 
-    private AzuriteProcess(Process process, string location, ConcurrentQueue<string> output, string scheme, int blobPort, int queuePort, int tablePort)
+    private AzuriteProcess(string location, bool persistent, IReadOnlyList<string> extraArguments, (int Blob, int Queue, int Table) ports)
     {
-        _process = process;
         _location = location;
-        _output = output;
-        BlobEndpoint = new Uri($"{scheme}://127.0.0.1:{blobPort}/{DevelopmentAccountName}");
-        QueueEndpoint = new Uri($"{scheme}://127.0.0.1:{queuePort}/{DevelopmentAccountName}");
-        TableEndpoint = new Uri($"{scheme}://127.0.0.1:{tablePort}/{DevelopmentAccountName}");
+        _persistent = persistent;
+        _extraArguments = extraArguments;
+        _ports = ports;
+        var scheme = extraArguments.Contains("--cert") ? "https" : "http";
+        BlobEndpoint = new Uri($"{scheme}://127.0.0.1:{ports.Blob}/{DevelopmentAccountName}");
+        QueueEndpoint = new Uri($"{scheme}://127.0.0.1:{ports.Queue}/{DevelopmentAccountName}");
+        TableEndpoint = new Uri($"{scheme}://127.0.0.1:{ports.Table}/{DevelopmentAccountName}");
     }
 
     public Uri BlobEndpoint { get; }
@@ -76,47 +85,18 @@ public sealed class AzuriteProcess : IAsyncDisposable
         $"AccountKey={DevelopmentAccountKey};BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";
 
     /// <summary>Starts Azurite with <paramref name="extraArguments"/> (for example <c>--oauth basic --cert .. --key ..</c>, which makes it HTTPS).</summary>
-    public static async Task<AzuriteProcess> StartAsync(IReadOnlyList<string> extraArguments)
+    public static Task<AzuriteProcess> StartAsync(IReadOnlyList<string> extraArguments) => StartAsync(extraArguments, persistent: false);
+
+    /// <summary>Starts Azurite with its data in a folder of its own, so <see cref="RestartAsync"/> finds it again.</summary>
+    public static Task<AzuriteProcess> StartPersistentAsync() => StartAsync([], persistent: true);
+
+    private static async Task<AzuriteProcess> StartAsync(IReadOnlyList<string> extraArguments, bool persistent)
     {
-        var root = RepositoryRoot();
-        var executable = Path.Combine(root, "node_modules", ".bin", "azurite");
-        if (!File.Exists(executable))
-        {
-            throw new InvalidOperationException(
-                $"Azurite is not installed at {executable}. Run 'npm ci' in {root}, or run the tests with ./scripts/test.sh, which installs it.");
-        }
-
         var location = Directory.CreateTempSubdirectory("azurite-tests-").FullName;
-        var (blobPort, queuePort, tablePort) = (FreePort(), FreePort(), FreePort());
-        var start = new ProcessStartInfo(executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = location,
-        };
-        foreach (var argument in new[]
-                 {
-                     "--silent", "--disableTelemetry", "--inMemoryPersistence",
-                     "--blobHost", "127.0.0.1", "--blobPort", blobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--queueHost", "127.0.0.1", "--queuePort", queuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                 }.Concat(extraArguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var output = new ConcurrentQueue<string>();
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
-        process.OutputDataReceived += (_, e) => Keep(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var scheme = extraArguments.Contains("--cert") ? "https" : "http";
-        var azurite = new AzuriteProcess(process, location, output, scheme, blobPort, queuePort, tablePort);
+        var azurite = new AzuriteProcess(location, persistent, extraArguments, (FreePort(), FreePort(), FreePort()));
         try
         {
-            await azurite.WaitUntilListeningAsync([blobPort, queuePort, tablePort], TimeSpan.FromSeconds(60));
+            await azurite.RunAsync();
         }
         catch
         {
@@ -127,6 +107,77 @@ public sealed class AzuriteProcess : IAsyncDisposable
         return azurite;
     }
 
+    /// <summary>Stops Azurite as an outage would, with SIGTERM so it saves its data first; the folder and the ports are kept.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null || _process.HasExited)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts Azurite again after <see cref="StopAsync"/>, on the same ports, with the data it saved.</summary>
+    public Task RestartAsync() => _persistent
+        ? RunAsync()
+        : throw new InvalidOperationException("An in-memory Azurite keeps no data across a restart: start it with StartPersistentAsync.");
+
+    private async Task RunAsync()
+    {
+        var root = RepositoryRoot();
+        var executable = Path.Combine(root, "node_modules", ".bin", "azurite");
+        if (!File.Exists(executable))
+        {
+            throw new InvalidOperationException(
+                $"Azurite is not installed at {executable}. Run 'npm ci' in {root}, or run the tests with ./scripts/test.sh, which installs it.");
+        }
+
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _location,
+        };
+        string[] storage = _persistent ? ["--location", Path.Combine(_location, "data")] : ["--inMemoryPersistence"];
+        foreach (var argument in new[]
+                 {
+                     "--silent", "--disableTelemetry",
+                     "--blobHost", "127.0.0.1", "--blobPort", _ports.Blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--queueHost", "127.0.0.1", "--queuePort", _ports.Queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--tableHost", "127.0.0.1", "--tablePort", _ports.Table.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 }.Concat(storage).Concat(_extraArguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        process.OutputDataReceived += (_, e) => Keep(_output, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(_output, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        await WaitUntilListeningAsync([_ports.Blob, _ports.Queue, _ports.Table], TimeSpan.FromSeconds(60));
+    }
+
     private async Task WaitUntilListeningAsync(int[] ports, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
@@ -134,7 +185,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         {
             while (true)
             {
-                if (_process.HasExited)
+                if (_process!.HasExited)
                 {
                     throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}: {string.Join('\n', _output)}");
                 }
@@ -157,7 +208,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     {
         try
         {
-            if (!_process.HasExited)
+            if (_process is { HasExited: false })
             {
                 _process.Kill(entireProcessTree: true);
                 await _process.WaitForExitAsync();
@@ -165,7 +216,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
         finally
         {
-            _process.Dispose();
+            _process?.Dispose();
+            _process = null;
             try
             {
                 Directory.Delete(_location, recursive: true);

@@ -94,7 +94,7 @@ public class StorageQueueTests(AzuriteFixture azurite)
         await queue.SendMessageAsync(EarlierVersionMessage);
         var applier = new RecordingBatchApplier();
 
-        using (var drain = new StorageQueueDrain(queue, poison, applier, new StorageQueueDrainOptions(), new EnqueueLatencyMonitor(TimeProvider.System), NullLoggerFactory.Instance))
+        using (var drain = new StorageQueueDrain(queue, poison, TestProcessors.Of(applier), new StorageQueueDrainOptions(), new EnqueueLatencyMonitor(TimeProvider.System), NullLoggerFactory.Instance))
         {
             await drain.StartAsync(CancellationToken.None);
             await EventuallyAsync("the message applied", () => Task.FromResult(!applier.Applied.IsEmpty));
@@ -235,7 +235,7 @@ public class StorageQueueTests(AzuriteFixture azurite)
         var stuck = latency.Started();
         clock.Advance(options.AcknowledgementLatencyTarget * 3);
 
-        using var drain = new StorageQueueDrain(queue, poison, applier, options, latency, NullLoggerFactory.Instance);
+        using var drain = new StorageQueueDrain(queue, poison, TestProcessors.Of(applier), options, latency, NullLoggerFactory.Instance);
         await drain.StartAsync(CancellationToken.None);
         try
         {

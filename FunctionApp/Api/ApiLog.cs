@@ -1,3 +1,5 @@
+using FunctionApp.Core;
+
 namespace FunctionApp.Api;
 
 /// <summary>
@@ -15,10 +17,8 @@ internal static partial class ApiLog
         CallbackLine(logger, level, LogValue.Escape(platform)!, LogValue.Escape(appId), LogValue.Escape(command), eventCount, outcome,
             LogValue.Escape(reason), latencyMs);
 
-    public static void Batch(ILogger logger, LogLevel level, string? batchId, int part, int partCount, string? appId,
-        int eventCount, string outcome, string? reason, string? deliveryCount, long latencyMs, Exception? exception) =>
-        BatchLine(logger, level, LogValue.Escape(batchId), part, partCount, LogValue.Escape(appId), eventCount, outcome,
-            LogValue.Escape(reason), LogValue.Escape(deliveryCount), latencyMs, exception);
+    public static void RedeliveryNotScheduled(ILogger logger, string batchId, int part, Exception exception) =>
+        RedeliveryNotScheduledLine(logger, LogValue.Escape(batchId)!, part, exception);
 
     public static void InvalidInvocation(ILogger logger, string functionName, string reason) =>
         InvalidInvocationLine(logger, functionName, LogValue.Escape(reason)!);
@@ -40,10 +40,9 @@ internal static partial class ApiLog
     private static partial void CallbackLine(ILogger logger, LogLevel level, string platform, string? appId, string? command,
         int eventCount, string outcome, string? reason, long latencyMs);
 
-    [LoggerMessage(EventId = 2,
-        Message = "Batch batchId={BatchId} part={Part}/{PartCount} app={AppId} events={EventCount} outcome={Outcome} reason={Reason} deliveryCount={DeliveryCount} latencyMs={LatencyMs}")]
-    private static partial void BatchLine(ILogger logger, LogLevel level, string? batchId, int part, int partCount, string? appId,
-        int eventCount, string outcome, string? reason, string? deliveryCount, long latencyMs, Exception? exception);
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning,
+        Message = "Batch batchId={BatchId} part={Part}: its redelivery could not be scheduled; the host redelivers the message")]
+    private static partial void RedeliveryNotScheduledLine(ILogger logger, string batchId, int part, Exception exception);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning,
         Message = "Invocation {FunctionName} refused: the Functions host sent a payload this handler cannot read: {Reason}")]

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Text.Json;
 using FunctionApp.Core;
 
@@ -10,6 +9,9 @@ namespace FunctionApp.Api;
 /// <c>ApplyRelationshipEvents</c>, since every HTTP function is forwarded raw to the route it names. The handler answers
 /// <c>{"Outputs": {...}, "Logs": [...], "ReturnValue": null}</c>; a non-2xx answer fails the invocation. A payload
 /// without the documented shape is a host fault: it gets 400 with the reason in <c>Logs</c> and a warning here.
+/// A batch the store failed on (retried within the invocation first) is redelivered by a scheduled copy carrying its
+/// redelivery state (read back from the trigger's <c>Metadata.ApplicationProperties</c>), and the answer is 2xx so
+/// the host completes the original.
 /// </summary>
 internal static class FunctionsInvocationEndpoints
 {
@@ -20,7 +22,6 @@ internal static class FunctionsInvocationEndpoints
 
     public static async Task ApplyRelationshipEventsAsync(HttpContext context)
     {
-        var started = Stopwatch.GetTimestamp();
         var services = context.RequestServices;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(ApiLog.ApplyCategory);
 
@@ -30,41 +31,63 @@ internal static class FunctionsInvocationEndpoints
             return;
         }
 
-        var deliveryCount = InvocationPayload.ReadMetadata(document.RootElement, "DeliveryCount");
-        byte[] json;
+        JsonElement message;
         try
         {
-            json = ServiceBusMessageBody.Decode(InvocationPayload.ReadBinding(document.RootElement, ServiceBusTriggerBinding));
+            message = InvocationPayload.ReadBinding(document.RootElement, ServiceBusTriggerBinding);
         }
         catch (InvalidInvocationException ex)
         {
             await RefuseAsync(context, ApplyRelationshipEvents, ex.Message, logger);
             return;
         }
-        catch (InvalidBatchException ex)
-        {
-            // Not even in one of the host's forms: fail every delivery so Service Bus dead-letters it, where it stays inspectable.
-            ApiLog.Batch(logger, LogLevel.Error, null, 0, 0, null, 0, "invalid", ex.Message, deliveryCount, Elapsed(started), null);
-            await WriteAsync(context, StatusCodes.Status400BadRequest, null, [$"The message is not a relationship batch this build can apply: {ex.Message}"]);
-            return;
-        }
 
-        var count = int.TryParse(deliveryCount, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
-        var outcome = await services.GetRequiredService<IRelationshipBatchProcessor>().ProcessAsync(json, count, context.RequestAborted);
+        var root = document.RootElement;
+        var deliveryCount = int.TryParse(InvocationPayload.ReadMetadata(root, "DeliveryCount"), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var count) ? count : 0;
+        var properties = InvocationPayload.ReadMetadataProperties(root);
+        var redelivery = RedeliveryState.FromProperties(properties);
+        byte[] json = [];
+        var outcome = await services.GetRequiredService<IRelationshipBatchProcessor>().ProcessAsync(
+            () => json = ServiceBusMessageBody.Decode(message), new BatchDelivery(deliveryCount, redelivery), context.RequestAborted);
         var batch = outcome.Batch;
-        // A non-2xx answer fails the invocation: Service Bus redelivers (5xx, the store failed) until its max delivery
-        // count dead-letters the message, which is all a message that can never be applied (4xx) can become.
         var (status, log) = outcome.Kind switch
         {
             BatchOutcomeKind.Applied => (StatusCodes.Status200OK, $"Batch {batch!.BatchId} part {batch.Part}/{batch.PartCount} applied: {batch.Events.Count} events"),
-            BatchOutcomeKind.RetryLater => (StatusCodes.Status500InternalServerError,
-                $"Batch {batch!.BatchId} part {batch.Part}/{batch.PartCount} was not applied and will be redelivered: {outcome.Reason}"),
-            _ => (StatusCodes.Status400BadRequest, $"The message is not a relationship batch this build can apply: {outcome.Reason}"),
+            BatchOutcomeKind.RetryLater => await RedeliverAsync(services, json, RedeliveryState.OriginalMessageId(properties,
+                InvocationPayload.ReadMetadata(root, "MessageId")) ?? batch!.BatchId, outcome, logger, context.RequestAborted),
+            // The handler cannot settle the host's message itself: a non-2xx answer abandons it, and Service Bus
+            // dead-letters it at the queue's max delivery count (at once, since it comes back at once).
+            BatchOutcomeKind.NeverApplicable => (StatusCodes.Status400BadRequest, $"The message is not a relationship batch this build can apply: {outcome.Reason}"),
+            _ => (StatusCodes.Status500InternalServerError,
+                $"Batch {batch!.BatchId} part {batch.Part}/{batch.PartCount} is given up on and goes to the dead-letter queue: {outcome.Reason}"),
         };
         await WriteAsync(context, status, null, [log]);
     }
 
-    private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    /// <summary>
+    /// Schedules the redelivery copy and answers 2xx, so the host completes the original; when the copy cannot be
+    /// sent, 5xx, so the host abandons the original and Service Bus delivers it again at once.
+    /// </summary>
+    private static async Task<(int Status, string Log)> RedeliverAsync(IServiceProvider services, byte[] json, string originalMessageId,
+        BatchOutcome outcome, ILogger logger, CancellationToken cancellationToken)
+    {
+        var batch = outcome.Batch!;
+        var redelivery = outcome.Redelivery!;
+        try
+        {
+            await services.GetRequiredService<IBatchRedeliveryScheduler>().ScheduleAsync(json, originalMessageId, redelivery, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            ApiLog.RedeliveryNotScheduled(logger, batch.BatchId, batch.Part, ex);
+            return (StatusCodes.Status500InternalServerError,
+                $"Batch {batch.BatchId} part {batch.Part}/{batch.PartCount} was not applied ({outcome.Reason}) and its redelivery could not be scheduled: the host redelivers it");
+        }
+
+        return (StatusCodes.Status200OK, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Batch {batch.BatchId} part {batch.Part}/{batch.PartCount} was not applied ({outcome.Reason}); redelivery {redelivery.Next.Generation} scheduled in {redelivery.Delay.TotalSeconds:0.###} s"));
+    }
 
     /// <summary>
     /// Parses the invocation body, which is as large as the message the host received (the entity's limit, not the

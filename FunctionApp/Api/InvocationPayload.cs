@@ -39,6 +39,61 @@ public static class InvocationPayload
             ? AsText(value)
             : null;
 
+    /// <summary>
+    /// The message's application properties from <c>Metadata.ApplicationProperties</c> (older hosts:
+    /// <c>UserProperties</c>), a JSON object or a JSON string holding one, as a lookup by name: text as text, whole
+    /// numbers as <see cref="long"/>; a name that is absent, or a payload without them, gives null.
+    /// </summary>
+    public static Func<string, object?> ReadMetadataProperties(JsonElement root)
+    {
+        var properties = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (root.ValueKind == JsonValueKind.Object && TryGetProperty(root, "Metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var name in new[] { "ApplicationProperties", "UserProperties" })
+            {
+                if (TryGetProperty(metadata, name, out var value) && Collect(value, properties))
+                {
+                    break;
+                }
+            }
+        }
+
+        return name => properties.GetValueOrDefault(name);
+    }
+
+    private static bool Collect(JsonElement value, Dictionary<string, object?> properties)
+    {
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            try
+            {
+                using var inner = JsonDocument.Parse(value.GetString()!);
+                return inner.RootElement.ValueKind == JsonValueKind.Object && Collect(inner.RootElement, properties);
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        foreach (var property in value.EnumerateObject())
+        {
+            properties[property.Name] = property.Value.ValueKind switch
+            {
+                JsonValueKind.String => property.Value.GetString(),
+                JsonValueKind.Number when property.Value.TryGetInt64(out var number) => number,
+                _ => AsText(property.Value),
+            };
+        }
+
+        return true;
+    }
+
     internal static bool TryGetProperty(JsonElement element, string name, out JsonElement value)
     {
         if (element.TryGetProperty(name, out value))

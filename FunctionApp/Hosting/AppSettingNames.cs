@@ -47,12 +47,6 @@ public static class AppSettingNames
     /// <summary>Standalone only: seconds a received queue message stays hidden while its batch is applied (default 120).</summary>
     public const string StandaloneQueueVisibilityTimeoutSeconds = "StandaloneQueue:VisibilityTimeoutSeconds";
 
-    /// <summary>Standalone only: seconds before a batch whose apply failed is tried again (default 10).</summary>
-    public const string StandaloneQueueRetryDelaySeconds = "StandaloneQueue:RetryDelaySeconds";
-
-    /// <summary>Standalone only: receipts after which a failing message goes to the poison queue (default 5).</summary>
-    public const string StandaloneQueueMaxDequeueCount = "StandaloneQueue:MaxDequeueCount";
-
     /// <summary>Standalone only: longest wait between polls of an empty queue, in milliseconds (default 1000).</summary>
     public const string StandaloneQueueMaxPollIntervalMilliseconds = "StandaloneQueue:MaxPollIntervalMilliseconds";
 
@@ -67,6 +61,25 @@ public static class AppSettingNames
     /// nothing, so acknowledgement and apply can be scaled apart (default "true").
     /// </summary>
     public const string StandaloneQueueDrainEnabled = "StandaloneQueue:DrainEnabled";
+
+    /// <summary>
+    /// Every delivery: seconds one delivery keeps retrying a batch the store failed on, with backoff, before the message
+    /// is redelivered (default 60; 0: one try). At most 240, inside the function timeout and the lock renewal; for the
+    /// Storage queue at most half its visibility timeout.
+    /// </summary>
+    public const string RedeliveryRetryWithinDeliverySeconds = "Redelivery:RetryWithinDeliverySeconds";
+
+    /// <summary>Every delivery: seconds before the first redelivery of a batch the store failed on; each next one waits twice as long (default 10).</summary>
+    public const string RedeliveryFirstDelaySeconds = "Redelivery:FirstDelaySeconds";
+
+    /// <summary>Every delivery: the longest wait between two redeliveries, in seconds (default 600).</summary>
+    public const string RedeliveryMaxDelaySeconds = "Redelivery:MaxDelaySeconds";
+
+    /// <summary>
+    /// Every delivery: seconds after its first failure that a batch the store still fails on is parked in the
+    /// dead-letter or poison queue (default 21600, 6 hours).
+    /// </summary>
+    public const string RedeliveryParkAfterSeconds = "Redelivery:ParkAfterSeconds";
 
     /// <summary>Standalone only: most connections served at once; more are closed at once (default 500).</summary>
     public const string HttpMaxConcurrentConnections = "Http:MaxConcurrentConnections";

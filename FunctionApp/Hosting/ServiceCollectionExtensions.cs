@@ -3,6 +3,7 @@ using FunctionApp.Core;
 using FunctionApp.Messaging;
 using FunctionApp.Protocols;
 using FunctionApp.Storage.Relationships;
+using Microsoft.Extensions.Options;
 
 namespace FunctionApp.Hosting;
 
@@ -42,8 +43,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IRelationshipBatchApplier>(store);
         services.AddSingleton<IRelationshipQueries>(store);
         // Resolved through the container, so a replaced applier (tests) is the one every delivery uses.
+        services.AddRedeliveryOptions(configuration);
         services.AddSingleton<IRelationshipBatchProcessor>(provider => new RelationshipBatchProcessor(
-            provider.GetRequiredService<IRelationshipBatchApplier>(), provider.GetRequiredService<ILoggerFactory>()));
+            provider.GetRequiredService<IRelationshipBatchApplier>(), provider.GetRequiredService<IOptions<RedeliveryOptions>>().Value,
+            TimeProvider.System, provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IHealthProbe>(new TablesHealthProbe(fastTables.GetTableClient(ResourceNames.EdgesTable)));
         services.AddHostedService(provider => new RelationshipTablesStartup(store, mode, provider.GetRequiredService<ILoggerFactory>()));
         return services;
@@ -73,7 +76,8 @@ public static class ServiceCollectionExtensions
             {
                 var serviceBusQueue = StandaloneQueueSettings.QueueName(configuration);
                 services.AddHostedService(provider => new ServiceBusQueueDrain(provider.GetRequiredService<ServiceBusClient>(), serviceBusQueue,
-                    provider.GetRequiredService<IRelationshipBatchProcessor>(), new ServiceBusQueueDrainOptions()));
+                    provider.GetRequiredService<IRelationshipBatchProcessor>(), provider.GetRequiredService<IBatchRedeliveryScheduler>(),
+                    new ServiceBusQueueDrainOptions(), provider.GetRequiredService<ILoggerFactory>()));
             }
 
             return services;
@@ -100,8 +104,12 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(_ => new StandaloneQueueStartup(queue, poisonQueue));
         if (drainEnabled)
         {
+            // A delivery's retries must end while its message is still hidden, or another receive applies it at the same time.
+            services.AddOptions<RedeliveryOptions>().Validate(options => options.RetryWithinDelivery <= drainOptions.VisibilityTimeout / 2,
+                $"{AppSettingNames.RedeliveryRetryWithinDeliverySeconds} must be at most half of {AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds} " +
+                $"({drainOptions.VisibilityTimeout.TotalSeconds / 2:0}).");
             services.AddHostedService(provider => new StorageQueueDrain(queue, poisonQueue,
-                provider.GetRequiredService<IRelationshipBatchApplier>(), drainOptions, latency, provider.GetRequiredService<ILoggerFactory>()));
+                provider.GetRequiredService<IRelationshipBatchProcessor>(), drainOptions, latency, provider.GetRequiredService<ILoggerFactory>()));
         }
 
         return services;
@@ -122,6 +130,7 @@ public static class ServiceCollectionExtensions
         // Resolved through the client, so whatever uses the queue makes the container own (and dispose) the client.
         services.AddSingleton(provider => new ServiceBusEventQueue(provider.GetRequiredService<ServiceBusClient>().CreateSender(queueName)));
         services.AddSingleton<IRelationshipEventQueue>(provider => provider.GetRequiredService<ServiceBusEventQueue>());
+        services.AddSingleton<IBatchRedeliveryScheduler>(provider => provider.GetRequiredService<ServiceBusEventQueue>());
         services.AddHostedService(provider => new ServiceBusStartup(provider.GetRequiredService<ServiceBusEventQueue>(), provider.GetRequiredService<ILoggerFactory>()));
         return services;
     }

@@ -13,9 +13,6 @@ public static class StandaloneQueueSettings
         {
             VisibilityTimeout = TimeSpan.FromSeconds(SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds,
                 (int)defaults.VisibilityTimeout.TotalSeconds, minimum: 1)),
-            RetryDelay = TimeSpan.FromSeconds(SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueRetryDelaySeconds,
-                (int)defaults.RetryDelay.TotalSeconds, minimum: 0)),
-            MaxDequeueCount = SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueMaxDequeueCount, defaults.MaxDequeueCount, minimum: 1),
             MaxPollInterval = TimeSpan.FromMilliseconds(SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds,
                 (int)defaults.MaxPollInterval.TotalMilliseconds, minimum: (int)defaults.MinPollInterval.TotalMilliseconds)),
             AcknowledgementLatencyTarget = TimeSpan.FromMilliseconds(SettingValues.WholeNumber(configuration,

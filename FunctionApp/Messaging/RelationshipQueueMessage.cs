@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using FunctionApp.Core;
 
@@ -24,21 +25,52 @@ public static class RelationshipQueueMessage
         return Convert.ToBase64String(RelationshipBatchJson.Serialize(batch));
     }
 
+    /// <summary>Marks a redelivered message's text: <c>retry:{generation}:{first failure, Unix ms}:{base64}</c> (':' is not base64).</summary>
+    public const string RedeliveryPrefix = "retry:";
+
     /// <summary>The batch in a message; <see cref="InvalidBatchException"/> when the text is not base64 of one.</summary>
-    public static RelationshipBatch Decode(string messageText)
+    public static RelationshipBatch Decode(string messageText) => RelationshipBatchJson.Deserialize(DecodeJson(Read(messageText).Payload));
+
+    /// <summary>
+    /// Splits a message text into the redelivery state it carries (null on a first delivery, or when the prefix does
+    /// not parse: the text is then taken whole, and fails as not base64) and the payload, the base64 text as first put.
+    /// </summary>
+    public static (RedeliveryState? State, string Payload) Read(string messageText)
     {
         ArgumentNullException.ThrowIfNull(messageText);
-        byte[] json;
+        if (!messageText.StartsWith(RedeliveryPrefix, StringComparison.Ordinal))
+        {
+            return (null, messageText);
+        }
+
+        var parts = messageText.Split(':', 4);
+        return parts.Length == 4
+               && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var generation) && generation > 0
+               && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+               && milliseconds <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? (new RedeliveryState(generation, DateTimeOffset.FromUnixTimeMilliseconds(milliseconds)), parts[3])
+            : (null, messageText);
+    }
+
+    /// <summary>The text of a redelivered message: the payload as first put, behind its redelivery state.</summary>
+    public static string WithRedelivery(string payload, RedeliveryState state)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return string.Create(CultureInfo.InvariantCulture, $"{RedeliveryPrefix}{state.Generation}:{state.FirstFailedAt.ToUnixTimeMilliseconds()}:{payload}");
+    }
+
+    /// <summary>The batch JSON in a payload; <see cref="InvalidBatchException"/> when it is not base64.</summary>
+    public static byte[] DecodeJson(string payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
         try
         {
-            json = Convert.FromBase64String(messageText);
+            return Convert.FromBase64String(payload);
         }
         catch (FormatException ex)
         {
-            throw new InvalidBatchException($"The message text is not base64 ({messageText.Length} characters, starting '{Start(messageText)}').", ex);
+            throw new InvalidBatchException($"The message text is not base64 ({payload.Length} characters, starting '{Start(payload)}').", ex);
         }
-
-        return RelationshipBatchJson.Deserialize(json);
     }
 
     private static string Start(string text)

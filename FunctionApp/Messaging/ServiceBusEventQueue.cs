@@ -10,8 +10,14 @@ namespace FunctionApp.Messaging;
 /// by the entity's own maximum message size, and the ingestor cuts callbacks to that size (<see cref="MaxBatchJsonBytes"/>).
 /// A send that has not returned within <see cref="MaxEnqueueTime"/> fails, so the platform gets its failure answer;
 /// an acknowledgement is never sent for a message Service Bus has not accepted.
+/// <para>
+/// It also schedules the redelivery copies of batches the store failed on (<see cref="IBatchRedeliveryScheduler"/>).
+/// A copy must not reuse the original's <c>MessageId</c>: duplicate detection would drop it (and with it the batch)
+/// inside the window. Its id is <see cref="RedeliveryMessageId"/>, derived from the original's and the generation, so a
+/// copy of one generation scheduled twice (a settle that failed after the copy was sent) is still dropped once.
+/// </para>
 /// </summary>
-public sealed class ServiceBusEventQueue : IRelationshipEventQueue
+public sealed class ServiceBusEventQueue : IRelationshipEventQueue, IBatchRedeliveryScheduler
 {
     /// <summary>The longest an enqueue may take before the callback is answered with a failure: well inside the 2 s Tencent waits.</summary>
     public static readonly TimeSpan MaxEnqueueTime = TimeSpan.FromMilliseconds(1000);
@@ -142,6 +148,52 @@ public sealed class ServiceBusEventQueue : IRelationshipEventQueue
                 $"Batch {batch.BatchId} part {batch.Part}/{batch.PartCount} ({message.Body.ToMemory().Length} bytes) is larger than a message " +
                 $"of Service Bus queue {QueueName} holds ({current.MaxSizeInBytes} bytes).");
         }
+    }
+
+    /// <summary>Service Bus limits a message id to 128 characters.</summary>
+    public const int MaxMessageIdLength = 128;
+
+    /// <summary><c>{original}-r{generation}</c>; an original too long for that is replaced by its SHA-256 (hex).</summary>
+    public static string RedeliveryMessageId(string originalMessageId, int generation)
+    {
+        ArgumentNullException.ThrowIfNull(originalMessageId);
+        var suffix = "-r" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var stem = originalMessageId.Length + suffix.Length <= MaxMessageIdLength
+            ? originalMessageId
+            : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(originalMessageId)));
+        return stem + suffix;
+    }
+
+    /// <summary>
+    /// The copy of a batch message for its redelivery: the same body and content type, due after the redelivery's
+    /// delay, with the redelivery state and the original's id as application properties.
+    /// </summary>
+    public static ServiceBusMessage ToRedelivery(ReadOnlyMemory<byte> body, string originalMessageId, Redelivery redelivery)
+    {
+        ArgumentNullException.ThrowIfNull(redelivery);
+        var message = new ServiceBusMessage(new BinaryData(body))
+        {
+            MessageId = RedeliveryMessageId(originalMessageId, redelivery.Next.Generation),
+            ContentType = ContentType,
+        };
+        foreach (var (name, value) in redelivery.Next.ToProperties())
+        {
+            message.ApplicationProperties[name] = value;
+        }
+
+        message.ApplicationProperties[RedeliveryState.OriginalMessageIdProperty] = originalMessageId;
+        return message;
+    }
+
+    /// <summary>
+    /// A plain send with the scheduled enqueue time set, not the schedule-message operation: a send that duplicate
+    /// detection drops is still reported as accepted, so a repeated schedule of one generation succeeds and is dropped.
+    /// </summary>
+    public async Task ScheduleAsync(ReadOnlyMemory<byte> body, string originalMessageId, Redelivery redelivery, CancellationToken cancellationToken)
+    {
+        var message = ToRedelivery(body, originalMessageId, redelivery);
+        message.ScheduledEnqueueTime = DateTimeOffset.UtcNow + redelivery.Delay;
+        await _sender.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
     }
 
     private void Learn(ServiceBusMessageBatch batch) => Interlocked.Exchange(ref _entityMaxMessageBytes, batch.MaxSizeInBytes);

@@ -5,24 +5,37 @@ namespace FunctionApp.Messaging;
 
 /// <summary>
 /// Standalone on Service Bus: a <see cref="ServiceBusProcessor"/> in peek-lock over the queue, each message handed to
-/// the <see cref="IRelationshipBatchProcessor"/> and settled by its outcome: complete once applied, abandon on a store
-/// failure (Service Bus redelivers it and dead-letters it at the queue's max delivery count), dead-letter at once with
-/// reason and description a message that can never be applied. The processor renews each lock while its batch is
-/// applied; stopping lets the batches in hand finish and settle before the host shuts down.
+/// the <see cref="IRelationshipBatchProcessor"/> and settled by its outcome: complete once applied; after a store
+/// failure (retried within the delivery first), a copy scheduled after the outcome's growing delay
+/// (<see cref="IBatchRedeliveryScheduler"/>) and then the original completed, or abandoned if the copy could not be
+/// sent; dead-lettered with reason and description when it can never be applied or its batch has failed for the
+/// whole retry period. The processor renews each lock while its batch is applied (and retried); stopping lets the
+/// batches in hand finish and settle before the host shuts down.
 /// </summary>
 public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
 {
     /// <summary>The dead-letter reason of a message that is not a batch this build can apply.</summary>
     public const string InvalidBatchReason = "InvalidRelationshipBatch";
 
+    /// <summary>The dead-letter reason of a batch the store failed on for the whole retry period.</summary>
+    public const string RetryPeriodExceededReason = "RetryPeriodExceeded";
+
+    public const string LogCategory = "FunctionApp.Messaging.ServiceBusQueueDrain";
+
     private readonly ServiceBusProcessor _processor;
     private readonly IRelationshipBatchProcessor _batches;
+    private readonly IBatchRedeliveryScheduler _redeliveries;
+    private readonly ILogger _logger;
 
-    public ServiceBusQueueDrain(ServiceBusClient client, string queueName, IRelationshipBatchProcessor batches, ServiceBusQueueDrainOptions options)
+    public ServiceBusQueueDrain(ServiceBusClient client, string queueName, IRelationshipBatchProcessor batches, IBatchRedeliveryScheduler redeliveries,
+        ServiceBusQueueDrainOptions options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
         _batches = batches ?? throw new ArgumentNullException(nameof(batches));
+        _redeliveries = redeliveries ?? throw new ArgumentNullException(nameof(redeliveries));
+        _logger = loggerFactory.CreateLogger(LogCategory);
         _processor = client.CreateProcessor(queueName, new ServiceBusProcessorOptions
         {
             ReceiveMode = ServiceBusReceiveMode.PeekLock,
@@ -46,8 +59,10 @@ public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
     private async Task SettleAsync(ProcessMessageEventArgs args)
     {
         var message = args.Message;
+        var redelivery = RedeliveryState.FromProperties(name => message.ApplicationProperties.GetValueOrDefault(name));
         // Not the processor's token: a stop must not cut short an apply that is halfway through its writes.
-        var outcome = await _batches.ProcessAsync(message.Body.ToMemory(), message.DeliveryCount, CancellationToken.None).ConfigureAwait(false);
+        var outcome = await _batches.ProcessAsync(() => message.Body.ToMemory(), new BatchDelivery(message.DeliveryCount, redelivery), CancellationToken.None)
+            .ConfigureAwait(false);
         switch (outcome.Kind)
         {
             case BatchOutcomeKind.Applied:
@@ -56,11 +71,40 @@ public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
             case BatchOutcomeKind.NeverApplicable:
                 await args.DeadLetterMessageAsync(message, InvalidBatchReason, outcome.Reason, CancellationToken.None).ConfigureAwait(false);
                 break;
+            case BatchOutcomeKind.RetryPeriodExceeded:
+                await args.DeadLetterMessageAsync(message, RetryPeriodExceededReason, outcome.Reason, CancellationToken.None).ConfigureAwait(false);
+                break;
             default:
-                await args.AbandonMessageAsync(message, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                await RedeliverAsync(args, outcome.Redelivery!).ConfigureAwait(false);
                 break;
         }
     }
+
+    /// <summary>The copy first, then the original completed: an interruption between them leaves two copies, never none.</summary>
+    private async Task RedeliverAsync(ProcessMessageEventArgs args, Redelivery redelivery)
+    {
+        var message = args.Message;
+        var original = RedeliveryState.OriginalMessageId(name => message.ApplicationProperties.GetValueOrDefault(name), message.MessageId) ?? "";
+        try
+        {
+            await _redeliveries.ScheduleAsync(message.Body.ToMemory(), original, redelivery, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            ServiceBusDrainLog.RedeliveryNotScheduled(_logger, LogValue.Escape(message.MessageId), ex);
+            await args.AbandonMessageAsync(message, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+
+        await args.CompleteMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
+    }
+}
+
+internal static partial class ServiceBusDrainLog
+{
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning,
+        Message = "The redelivery of message {MessageId} could not be scheduled; it is abandoned, so Service Bus delivers it again at once")]
+    public static partial void RedeliveryNotScheduled(ILogger logger, string? messageId, Exception exception);
 }
 
 /// <summary>How the Service Bus drain receives; the same defaults as host.json gives the trigger on Azure.</summary>

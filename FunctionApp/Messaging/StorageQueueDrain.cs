@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
-using FunctionApp.Api;
 using FunctionApp.Core;
 
 namespace FunctionApp.Messaging;
@@ -12,12 +10,6 @@ public sealed record StorageQueueDrainOptions
 {
     /// <summary>How long a received message stays hidden while it is applied; sized for a large batch.</summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>After a failed apply the message comes back this soon, rather than after the whole visibility timeout.</summary>
-    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>A message that failed this many receipts goes to the poison queue.</summary>
-    public int MaxDequeueCount { get; init; } = 5;
 
     /// <summary>Polling starts at <see cref="MinPollInterval"/> when the queue is empty and doubles up to this.</summary>
     public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -35,10 +27,11 @@ public sealed record StorageQueueDrainOptions
 }
 
 /// <summary>
-/// Standalone only: drains the Storage queue into the store. Receives messages hidden for the visibility timeout,
-/// applies them a few at a time and deletes each one only after its batch is applied. A message that can never be
-/// applied goes to <c>&lt;queue&gt;-poison</c> at once; one whose apply failed comes back after the retry delay
-/// until it has been received <see cref="StorageQueueDrainOptions.MaxDequeueCount"/> times, then goes there too.
+/// Standalone only: drains the Storage queue into the store. Receives messages hidden for the visibility timeout and
+/// hands each to the <see cref="IRelationshipBatchProcessor"/>, a few at a time, then settles it by the outcome: deleted
+/// once applied; after a store failure, made visible again after the outcome's growing delay, its text carrying the
+/// redelivery state (<see cref="RelationshipQueueMessage.WithRedelivery"/>); moved to <c>&lt;queue&gt;-poison</c>, as
+/// first put, when it can never be applied or its batch has failed for the whole retry period.
 /// <para>
 /// Acknowledgement comes first: the drain shares the storage account (locally, one emulator) with the callback route,
 /// so it starts a new apply only while <see cref="DrainConcurrencyLimit"/>, fed by the route's enqueue latencies,
@@ -60,7 +53,7 @@ public sealed class StorageQueueDrain : BackgroundService
 
     private readonly QueueClient _queue;
     private readonly QueueClient _poisonQueue;
-    private readonly IRelationshipBatchApplier _applier;
+    private readonly IRelationshipBatchProcessor _batches;
     private readonly StorageQueueDrainOptions _options;
     private readonly EnqueueLatencyMonitor _latency;
     private readonly DrainConcurrencyLimit _limit;
@@ -69,18 +62,20 @@ public sealed class StorageQueueDrain : BackgroundService
     private readonly CancellationTokenSource _abortApplies = new();
     private long _nextAdjustAt;
 
-    public StorageQueueDrain(QueueClient queue, QueueClient poisonQueue, IRelationshipBatchApplier applier,
+    public const string LogCategory = "FunctionApp.Messaging.StorageQueueDrain";
+
+    public StorageQueueDrain(QueueClient queue, QueueClient poisonQueue, IRelationshipBatchProcessor batches,
         StorageQueueDrainOptions options, EnqueueLatencyMonitor latency, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _queue = queue ?? throw new ArgumentNullException(nameof(queue));
         _poisonQueue = poisonQueue ?? throw new ArgumentNullException(nameof(poisonQueue));
-        _applier = applier ?? throw new ArgumentNullException(nameof(applier));
+        _batches = batches ?? throw new ArgumentNullException(nameof(batches));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _latency = latency ?? throw new ArgumentNullException(nameof(latency));
         _limit = new DrainConcurrencyLimit(options.MaxParallelApplies, options.AcknowledgementLatencyTarget);
         _maxMessagesPerReceive = queue.MaxPeekableMessages;
-        _logger = loggerFactory.CreateLogger(ApiLog.ApplyCategory);
+        _logger = loggerFactory.CreateLogger(LogCategory);
     }
 
     public static string PoisonQueueName(string queueName) => queueName + PoisonQueueSuffix;
@@ -195,49 +190,37 @@ public sealed class StorageQueueDrain : BackgroundService
 
     private async Task ProcessAsync(QueueMessage message)
     {
-        var started = Stopwatch.GetTimestamp();
-        var dequeueCount = message.DequeueCount.ToString(CultureInfo.InvariantCulture);
-        var text = message.Body.ToString();
-        RelationshipBatch batch;
+        var (redelivery, payload) = RelationshipQueueMessage.Read(message.Body.ToString());
+        BatchOutcome outcome;
         try
         {
-            batch = RelationshipQueueMessage.Decode(text);
-        }
-        catch (InvalidBatchException ex)
-        {
-            await PoisonAsync(message, text, null, ex.Message, started, ex).ConfigureAwait(false);
-            return;
-        }
-
-        try
-        {
-            await _applier.ApplyAsync(batch, _abortApplies.Token).ConfigureAwait(false);
-        }
-        catch (InvalidBatchException ex)
-        {
-            await PoisonAsync(message, text, batch, ex.Message, started, ex).ConfigureAwait(false);
-            return;
+            outcome = await _batches.ProcessAsync(() => RelationshipQueueMessage.DecodeJson(payload),
+                new BatchDelivery((int)Math.Min(int.MaxValue, message.DequeueCount), redelivery), _abortApplies.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_abortApplies.IsCancellationRequested)
         {
             // Shut down mid-apply: left on the queue, it comes back after the visibility timeout.
-            LogBatch(LogLevel.Warning, batch, "interrupted", "the app stopped before the apply finished", dequeueCount, started, null);
+            DrainLog.Interrupted(_logger, message.MessageId);
             return;
         }
-        catch (Exception ex)
+
+        switch (outcome.Kind)
         {
-            var reason = CallbackRequests.Describe(ex);
-            if (message.DequeueCount >= _options.MaxDequeueCount)
-            {
-                await PoisonAsync(message, text, batch, $"failed {message.DequeueCount} times; last: {reason}", started, ex).ConfigureAwait(false);
-                return;
-            }
-
-            LogBatch(LogLevel.Warning, batch, "retry", reason, dequeueCount, started, ex);
-            await TryUpdateVisibilityAsync(message, _options.RetryDelay).ConfigureAwait(false);
-            return;
+            case BatchOutcomeKind.Applied:
+                await DeleteAsync(message).ConfigureAwait(false);
+                break;
+            case BatchOutcomeKind.RetryLater:
+                await TryUpdateAsync(message, RelationshipQueueMessage.WithRedelivery(payload, outcome.Redelivery!.Next), outcome.Redelivery.Delay)
+                    .ConfigureAwait(false);
+                break;
+            default:
+                await PoisonAsync(message, payload, outcome.Reason).ConfigureAwait(false);
+                break;
         }
+    }
 
+    private async Task DeleteAsync(QueueMessage message)
+    {
         try
         {
             await _queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
@@ -246,20 +229,16 @@ public sealed class StorageQueueDrain : BackgroundService
         {
             // Applied but not deleted (its receipt went stale, say): it comes back and is applied again, which the
             // store makes harmless.
-            LogBatch(LogLevel.Warning, batch, "applied-not-deleted", CallbackRequests.Describe(ex), dequeueCount, started, null);
-            return;
+            DrainLog.AppliedNotDeleted(_logger, message.MessageId, ex);
         }
-
-        LogBatch(LogLevel.Information, batch, "applied", null, dequeueCount, started, null);
     }
 
-    /// <summary>Puts the message text, unchanged, on the poison queue (where it stays inspectable), then deletes the original.</summary>
-    private async Task PoisonAsync(QueueMessage message, string text, RelationshipBatch? batch, string reason, long started, Exception exception)
+    /// <summary>Puts the payload as first put (no redelivery state, so it can be put back as it is) on the poison queue, then deletes the original.</summary>
+    private async Task PoisonAsync(QueueMessage message, string payload, string? reason)
     {
-        var dequeueCount = message.DequeueCount.ToString(CultureInfo.InvariantCulture);
         try
         {
-            await _poisonQueue.SendMessageAsync(text, visibilityTimeout: null, timeToLive: StorageQueueEventQueue.NeverExpires, CancellationToken.None)
+            await _poisonQueue.SendMessageAsync(payload, visibilityTimeout: null, timeToLive: StorageQueueEventQueue.NeverExpires, CancellationToken.None)
                 .ConfigureAwait(false);
             await _queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None).ConfigureAwait(false);
         }
@@ -270,39 +249,26 @@ public sealed class StorageQueueDrain : BackgroundService
             return;
         }
 
-        if (batch is null)
-        {
-            ApiLog.Batch(_logger, LogLevel.Error, null, 0, 0, null, 0, "poisoned", $"message {message.MessageId} moved to {_poisonQueue.Name}: {reason}",
-                dequeueCount, Elapsed(started), exception);
-        }
-        else
-        {
-            LogBatch(LogLevel.Error, batch, "poisoned", $"moved to {_poisonQueue.Name}: {reason}", dequeueCount, started, exception);
-        }
+        DrainLog.Poisoned(_logger, message.MessageId, _poisonQueue.Name, LogValue.Escape(reason));
     }
 
     /// <summary>Hands a message back at once (shutdown before its apply started).</summary>
-    private Task ReleaseAsync(QueueMessage message) => TryUpdateVisibilityAsync(message, TimeSpan.Zero);
+    private Task ReleaseAsync(QueueMessage message) => TryUpdateAsync(message, null, TimeSpan.Zero);
 
-    private async Task TryUpdateVisibilityAsync(QueueMessage message, TimeSpan visibility)
+    /// <summary>Makes the message visible again after <paramref name="visibility"/>, with new text when <paramref name="text"/> is given.</summary>
+    private async Task TryUpdateAsync(QueueMessage message, string? text, TimeSpan visibility)
     {
         try
         {
-            await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, (BinaryData?)null, visibility, CancellationToken.None)
+            await _queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, text is null ? null : new BinaryData(text), visibility, CancellationToken.None)
                 .ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            // Harmless: the message comes back when its visibility timeout ends instead.
+            // Harmless: the message comes back unchanged when its visibility timeout ends instead.
             DrainLog.VisibilityUpdateFailed(_logger, message.MessageId, ex);
         }
     }
-
-    private void LogBatch(LogLevel level, RelationshipBatch batch, string outcome, string? reason, string dequeueCount, long started, Exception? exception) =>
-        ApiLog.Batch(_logger, level, batch.BatchId, batch.Part, batch.PartCount, batch.Source.AppId, batch.Events.Count, outcome, reason,
-            dequeueCount, Elapsed(started), exception);
-
-    private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
     private static async Task DelayAsync(TimeSpan delay, CancellationToken stoppingToken)
     {
@@ -333,4 +299,13 @@ internal static partial class DrainLog
 
     [LoggerMessage(EventId = 24, Level = LogLevel.Debug, Message = "Message {MessageId} waited too long to start; left to come back")]
     public static partial void HeldTooLong(ILogger logger, string messageId);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Warning, Message = "Message {MessageId} was applied but could not be deleted; it comes back and is applied again harmlessly")]
+    public static partial void AppliedNotDeleted(ILogger logger, string messageId, Exception exception);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Error, Message = "Message {MessageId} moved to {PoisonQueue}: {Reason}")]
+    public static partial void Poisoned(ILogger logger, string messageId, string poisonQueue, string? reason);
+
+    [LoggerMessage(EventId = 27, Level = LogLevel.Warning, Message = "Message {MessageId}: the app stopped before its apply finished; it comes back after the visibility timeout")]
+    public static partial void Interrupted(ILogger logger, string messageId);
 }

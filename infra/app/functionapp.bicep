@@ -85,6 +85,24 @@ param callbackMaxBodyBytes int = 1048576
 @description('Optional. Most pairs or items accepted in one callback.')
 param callbackMaxPairs int = 1000
 
+@description('Optional. Seconds one invocation keeps retrying a batch the store failed on, with backoff, before it schedules the batch\'s redelivery; inside the 5-minute function timeout and lock renewal.')
+@minValue(0)
+@maxValue(240)
+param redeliveryRetryWithinDeliverySeconds int = 60
+
+@description('Optional. Seconds before the first redelivery of a batch the store failed on; each next one waits twice as long.')
+@minValue(1)
+param redeliveryFirstDelaySeconds int = 10
+
+@description('Optional. Longest wait between two redeliveries of a batch, in seconds.')
+@minValue(1)
+@maxValue(604800)
+param redeliveryMaxDelaySeconds int = 600
+
+@description('Optional. Seconds after its first failure that a batch the store still fails on goes to the dead-letter queue (6 hours: a storage outage parks nothing).')
+@minValue(1)
+param redeliveryParkAfterSeconds int = 21600
+
 // Flex Consumption names the HTTP group `http` and a single function `function:<name>`.
 var alwaysReadyConfig = filter(
   [
@@ -147,6 +165,10 @@ var productAppSettings = {
   OpenIm__CallbackKey: openImCallbackKeyReference
   Callbacks__MaxBodyBytes: string(callbackMaxBodyBytes)
   Callbacks__MaxPairs: string(callbackMaxPairs)
+  Redelivery__RetryWithinDeliverySeconds: string(redeliveryRetryWithinDeliverySeconds)
+  Redelivery__FirstDelaySeconds: string(redeliveryFirstDelaySeconds)
+  Redelivery__MaxDelaySeconds: string(redeliveryMaxDelaySeconds)
+  Redelivery__ParkAfterSeconds: string(redeliveryParkAfterSeconds)
 }
 
 @description('One App Service access restriction that lets a range in.')

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace FunctionApp.Api;
+namespace FunctionApp.Core;
 
 /// <summary>
 /// Makes a value that came from a request safe for one log line: control characters (CR, LF, tab, the rest of C0
