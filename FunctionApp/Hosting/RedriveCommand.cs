@@ -50,14 +50,12 @@ public static class RedriveCommand
                           "poison: the standalone Storage queue's <queue>-poison (RelationshipStorage).",
             Required = true,
         }.AcceptOnlyFromAmong(Sources.DeadLetter, Sources.Poison);
-        var max = new Option<int>("--max") { Description = "Most messages to take from the source in this run (at least 1).", Required = true };
-        max.Validators.Add(result =>
+        var max = new Option<int>("--max")
         {
-            if (result.GetValueOrDefault<int>() < 1)
-            {
-                result.AddError("--max must be a whole number of at least 1.");
-            }
-        });
+            Description = "Most messages to take from the source in this run (at least 1).",
+            Required = true,
+            CustomParser = result => ParseCount(result.Tokens.Single().Value, result.AddError),
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "List what would move (MessageId, enqueued time, dead-letter reason) and move nothing." };
         var window = new Option<TimeSpan>("--duplicate-detection-window")
         {
@@ -130,6 +128,17 @@ public static class RedriveCommand
             await error.WriteLineAsync("Nothing is lost: every message taken is in the source, on the queue, or in both.").ConfigureAwait(false);
             return FailureExitCode;
         }
+    }
+
+    private static int ParseCount(string text, Action<string> addError)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count >= 1)
+        {
+            return count;
+        }
+
+        addError($"--max must be a whole number of at least 1; it is '{text}'.");
+        return default;
     }
 
     /// <summary>An ISO 8601 duration (PT10M, as Bicep writes it) or a .NET time span (00:10:00).</summary>
