@@ -35,9 +35,12 @@ public sealed class AppProcessTests(AzuriteFixture azurite, ITestOutputHelper ou
     public async Task Functions_mode_listens_on_127_0_0_1_at_the_handler_port_only()
     {
         var port = AppProcess.FreePort();
+        // Health checks the Service Bus queue in Functions mode, so the handler gets one that answers.
+        await using var broker = ServiceBusTestBroker.ServiceBusBroker.Start();
+        var queue = broker.CreateQueue("process-" + Guid.NewGuid().ToString("N")[..12]);
         var stopwatch = Stopwatch.StartNew();
         await using var app = Start(("FUNCTIONS_CUSTOMHANDLER_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("PORT", "0"),
-            ("ServiceBusConnection", TestApp.UnreachableServiceBus));
+            ("ServiceBusConnection", broker.ConnectionString), ("RelationshipEventsQueue", queue.Name));
         using var client = new HttpClient();
         var startup = await app.WaitForHealthAsync(client, new Uri($"http://127.0.0.1:{port}/api/health"), stopwatch);
         app.Process.Refresh();

@@ -80,6 +80,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public Uri QueueEndpoint { get; }
     public Uri TableEndpoint { get; }
 
+    /// <summary>Azurite's own process (the launcher is a node script run directly), for tests that pause it.</summary>
+    public int ProcessId => _process.Id;
+
     public string ConnectionString =>
         $"DefaultEndpointsProtocol={TableEndpoint.Scheme};AccountName={DevelopmentAccountName};" +
         $"AccountKey={DevelopmentAccountKey};BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";

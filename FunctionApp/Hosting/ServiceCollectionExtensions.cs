@@ -74,8 +74,12 @@ public static class ServiceCollectionExtensions
             services.AddServiceBusQueue(configuration);
             if (StandaloneQueueSettings.DrainEnabled(configuration))
             {
+                // The drain's own client, with the trigger's retries (ServiceBusClientProfile.Apply says why).
+                var applyClient = ServiceBusConnection.CreateClient(configuration, profile: ServiceBusClientProfile.Apply);
+                services.AddKeyedSingleton(ServiceBusClientProfile.Apply, (_, _) => applyClient);
                 var serviceBusQueue = StandaloneQueueSettings.QueueName(configuration);
-                services.AddHostedService(provider => new ServiceBusQueueDrain(provider.GetRequiredService<ServiceBusClient>(), serviceBusQueue,
+                services.AddHostedService(provider => new ServiceBusQueueDrain(
+                    provider.GetRequiredKeyedService<ServiceBusClient>(ServiceBusClientProfile.Apply), serviceBusQueue,
                     provider.GetRequiredService<IRelationshipBatchProcessor>(), provider.GetRequiredService<IBatchRedeliveryScheduler>(),
                     new ServiceBusQueueDrainOptions(), provider.GetRequiredService<ILoggerFactory>()));
             }
@@ -116,10 +120,10 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The one <see cref="ServiceBusClient"/> of the process on <c>ServiceBusConnection</c> (created at registration, so
+    /// The acknowledgement's <see cref="ServiceBusClient"/> on <c>ServiceBusConnection</c> (created at registration, so
     /// a malformed setting stops startup; disposed by the container on shutdown), the <see cref="ServiceBusEventQueue"/>
-    /// on <c>RelationshipEventsQueue</c> as the <see cref="IRelationshipEventQueue"/>, and its connection opened in the
-    /// background at startup.
+    /// on <c>RelationshipEventsQueue</c> as the <see cref="IRelationshipEventQueue"/>, its connection opened in the
+    /// background at startup, and an <see cref="IHealthProbe"/> named "servicebus" on the same client.
     /// </summary>
     public static IServiceCollection AddServiceBusQueue(this IServiceCollection services, IConfiguration configuration)
     {
@@ -132,6 +136,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IRelationshipEventQueue>(provider => provider.GetRequiredService<ServiceBusEventQueue>());
         services.AddSingleton<IBatchRedeliveryScheduler>(provider => provider.GetRequiredService<ServiceBusEventQueue>());
         services.AddHostedService(provider => new ServiceBusStartup(provider.GetRequiredService<ServiceBusEventQueue>(), provider.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IHealthProbe>(provider => new ServiceBusHealthProbe(provider.GetRequiredService<ServiceBusClient>().CreateReceiver(queueName)));
         return services;
     }
 

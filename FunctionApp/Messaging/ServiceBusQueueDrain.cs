@@ -26,6 +26,7 @@ public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
     private readonly IRelationshipBatchProcessor _batches;
     private readonly IBatchRedeliveryScheduler _redeliveries;
     private readonly ILogger _logger;
+    private Task? _stopping;
 
     public ServiceBusQueueDrain(ServiceBusClient client, string queueName, IRelationshipBatchProcessor batches, IBatchRedeliveryScheduler redeliveries,
         ServiceBusQueueDrainOptions options, ILoggerFactory loggerFactory)
@@ -51,10 +52,27 @@ public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken) => _processor.StartProcessingAsync(cancellationToken);
 
-    /// <summary>Stops receiving and waits for the messages in hand to be applied and settled.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => _processor.StopProcessingAsync(cancellationToken);
+    /// <summary>
+    /// Stops receiving and waits, until the host's shutdown timeout, for the messages in hand to be applied and settled.
+    /// A batch still being applied then is left to its lock: it lapses and Service Bus redelivers the message (one
+    /// delivery counted, as for an abandon), so nothing is lost and the process still exits on time.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Not the host's token: the batches in hand keep settling after the host has stopped waiting.
+        _stopping = _processor.StopProcessingAsync(CancellationToken.None);
+        try
+        {
+            await _stopping.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The shutdown timeout: the host goes on stopping (a throw here would end the process with an error).
+        }
+    }
 
-    public ValueTask DisposeAsync() => _processor.DisposeAsync();
+    /// <summary>The processor's own dispose waits for its handlers without a limit, so it is skipped while a stop is still waiting for them.</summary>
+    public ValueTask DisposeAsync() => _stopping is { IsCompleted: false } ? ValueTask.CompletedTask : _processor.DisposeAsync();
 
     private async Task SettleAsync(ProcessMessageEventArgs args)
     {
