@@ -81,7 +81,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public Uri TableEndpoint { get; }
 
     /// <summary>Azurite's own process (the launcher is a node script run directly), for tests that pause it.</summary>
-    public int ProcessId => _process.Id;
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("Azurite is stopped.");
 
     public string ConnectionString =>
         $"DefaultEndpointsProtocol={TableEndpoint.Scheme};AccountName={DevelopmentAccountName};" +

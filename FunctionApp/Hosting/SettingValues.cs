@@ -37,20 +37,6 @@ internal static class SettingValues
             : throw new InvalidOperationException($"{name} must be a whole number of at least {minimum}; it is '{text}'.");
     }
 
-    /// <summary>A whole number of at least <paramref name="minimum"/>; absent or blank means <paramref name="fallback"/>.</summary>
-    public static int WholeNumber(IConfiguration configuration, string name, int fallback, int minimum)
-    {
-        var text = configuration[name];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum
-            ? value
-            : throw new InvalidOperationException($"{name} must be a whole number of at least {minimum}; it is '{text}'.");
-    }
-
     /// <summary>A duration given in whole seconds, at least <paramref name="minimumSeconds"/>; absent or blank means <paramref name="fallback"/>.</summary>
     public static TimeSpan Seconds(IConfiguration configuration, string name, TimeSpan fallback, int minimumSeconds) =>
         TimeSpan.FromSeconds(WholeNumber(configuration, name, (int)fallback.TotalSeconds, minimumSeconds));
