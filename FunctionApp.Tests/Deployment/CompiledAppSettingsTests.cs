@@ -101,6 +101,17 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
     }
 
     [Fact]
+    public void Readme_names_every_service_bus_setting_the_template_writes()
+    {
+        var readme = DeploymentFiles.Text("README.md");
+        var written = WrittenSettingNames().Where(name =>
+            name == AppSettingNames.ServiceBusConnection || name.StartsWith(AppSettingNames.ServiceBusConnection + "__", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(written);
+        Assert.All(written, name => Assert.Contains($"`{name}`", readme, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Callback_secrets_are_key_vault_references_resolved_with_the_app_identity()
     {
         var app = templates.Main.Module("functionApp");

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FunctionApp.Hosting;
+using FunctionApp.Messaging;
 using Microsoft.Extensions.Configuration;
 
 namespace FunctionApp.Tests.Deployment;
@@ -74,6 +76,34 @@ public class DeploymentSettingsTests
         var trigger = Binding("ApplyRelationshipEvents", "message");
         Assert.Equal(bindingQueue, trigger.GetProperty("queueName").GetString());
         Assert.Equal(AppSettingNames.ServiceBusConnection, trigger.GetProperty("connection").GetString());
+    }
+
+    [Fact]
+    public void The_standalone_service_bus_drain_receives_as_host_json_has_the_trigger_receive()
+    {
+        using var host = DeploymentFiles.Json("host.json");
+        var serviceBus = host.RootElement.GetProperty("extensions").GetProperty("serviceBus");
+        var drain = new ServiceBusQueueDrainOptions();
+
+        Assert.Equal(serviceBus.GetProperty("maxConcurrentCalls").GetInt32(), drain.MaxConcurrentCalls);
+        Assert.Equal(TimeSpan.Parse(serviceBus.GetProperty("maxAutoLockRenewalDuration").GetString()!, CultureInfo.InvariantCulture), drain.MaxLockRenewal);
+        // Neither prefetches: a prefetched batch waits with its lock running and nothing renewing it.
+        Assert.Equal(0, serviceBus.GetProperty("prefetchCount").GetInt32());
+    }
+
+    [Fact]
+    public async Task Local_settings_point_the_handler_and_the_trigger_at_the_service_bus_emulator()
+    {
+        using var local = DeploymentFiles.Json("local.settings.sample.json");
+        var connection = local.RootElement.GetProperty("Values").GetProperty(AppSettingNames.ServiceBusConnection).GetString()!;
+        Assert.Contains("UseDevelopmentEmulator=true", connection, StringComparison.Ordinal);
+
+        // The handler's own reading of the setting (the trigger reads the same value) accepts it.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([KeyValuePair.Create(AppSettingNames.ServiceBusConnection, (string?)connection)])
+            .Build();
+        await using var client = ServiceBusConnection.CreateClient(configuration);
+        Assert.Equal("localhost", client.FullyQualifiedNamespace);
     }
 
     public static TheoryData<string, string, string, string, string> HttpFunctions() => new()

@@ -8,28 +8,33 @@ using FunctionApp.Tests.Hosting;
 using FunctionApp.Tests.Infrastructure;
 using FunctionApp.Tests.ServiceBus;
 using ServiceBusTestBroker;
+using Xunit.Abstractions;
 using static FunctionApp.Tests.EndToEnd.EndToEnd;
 
 namespace FunctionApp.Tests.EndToEnd;
 
 /// <summary>
 /// The built app standalone with <c>ServiceBusConnection</c> set: callbacks sent to the test broker with the real
-/// client, drained by the app's own <see cref="ServiceBusQueueDrain"/> into Azurite, settled by the batch's outcome.
+/// client, drained by the app's own <see cref="ServiceBusQueueDrain"/> into Azurite, settled by the batch's outcome
+/// (the kill of the app is in <see cref="CrashRecoveryTests"/>).
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class StandaloneServiceBusEndToEndTests(AzuriteFixture azurite, ServiceBusBrokerFixture bus) : IClassFixture<ServiceBusBrokerFixture>
+public sealed class StandaloneServiceBusEndToEndTests(AzuriteFixture azurite, ServiceBusBrokerFixture bus, ITestOutputHelper output)
+    : IClassFixture<ServiceBusBrokerFixture>
 {
     private readonly string _appId = NewTencentAppId();
+    private readonly string _openImApp = NewName("openim");
 
-    private async Task<(AppProcess App, HttpClient Client)> StartAppAsync(BrokerQueue queue)
+    private async Task<(AppProcess App, HttpClient Client)> StartAppAsync(BrokerQueue queue, ServiceBusBroker? broker = null)
     {
         var port = AppProcess.FreePort();
         var app = AppProcess.Start(
             ("PORT", port.ToString(CultureInfo.InvariantCulture)),
             ("RelationshipStorage", azurite.ConnectionString),
-            ("ServiceBusConnection", bus.Broker.ConnectionString),
+            ("ServiceBusConnection", (broker ?? bus.Broker).ConnectionString),
             ("RelationshipEventsQueue", queue.Name),
-            ($"Tencent__Apps__{_appId}__CallbackToken", ""));
+            ($"Tencent__Apps__{_appId}__CallbackToken", ""),
+            ("OpenIm__AppId", _openImApp));
         var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
         await app.WaitForHealthAsync(client, new Uri(client.BaseAddress, "api/health"), Stopwatch.StartNew());
         return (app, client);
@@ -53,6 +58,43 @@ public sealed class StandaloneServiceBusEndToEndTests(AzuriteFixture azurite, Se
         await ExpectUsersAsync(client, _appId, "sb-a-peer", "friend-of", "sb-a");
         await queue.WaitUntilAsync(q => q.CompletedCount == 3 && q.ActiveMessageCount == 0, TimeSpan.FromSeconds(10));
         Assert.Equal(0, queue.DeadLetterMessageCount);
+    }
+
+    [Fact]
+    public async Task Every_documented_command_goes_from_callback_to_query_result()
+    {
+        var queue = bus.CreateQueue(duplicateDetectionWindow: TimeSpan.FromMinutes(10));
+        var (app, client) = await StartAppAsync(queue);
+        await using var _ = app;
+        using var __ = client;
+
+        await DocumentedCommands.TencentAsync(client, _appId);
+        await DocumentedCommands.OpenImAsync(client, _openImApp);
+
+        await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, queue.DeadLetterMessageCount);
+        Assert.Equal(queue.TotalSent, queue.CompletedCount);
+    }
+
+    [Fact]
+    public async Task A_broker_outage_gets_the_failure_answer_within_the_deadline_and_everything_is_applied_after_it()
+    {
+        await using var broker = ServiceBusBroker.Start();
+        var queue = broker.CreateQueue("outage", maxDeliveryCount: 10, lockDuration: null, duplicateDetectionWindow: TimeSpan.FromMinutes(10));
+        var (app, client) = await StartAppAsync(queue, broker);
+        await using var _ = app;
+        using var __ = client;
+        var before = await PostTencentAsync(client, _appId, "Sns.CallbackFriendAdd", Utf8(TencentFriendAdd("outage-owner", ["before-peer"])));
+        Assert.Contains("\"ActionStatus\":\"OK\"", before.Body, StringComparison.Ordinal);
+        var body = Utf8(TencentFriendAdd("outage-owner", ["outage-peer"]));
+
+        await BrokerOutage.ExpectFailureAnswersAsync(broker, queue, client, _appId, body, output);
+        await BrokerOutage.RetryUntilAcknowledgedAsync(client, _appId, body);
+
+        // The drain lost its connection in the outage and takes up the queue again.
+        await ExpectUsersAsync(client, _appId, "outage-owner", "friends", "before-peer", "outage-peer");
+        await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0, TimeSpan.FromSeconds(10));
+        Assert.Equal((2, 0), (queue.CompletedCount, queue.DeadLetterMessageCount));
     }
 
     [Fact]

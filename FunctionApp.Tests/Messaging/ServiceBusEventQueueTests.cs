@@ -48,6 +48,24 @@ public sealed class ServiceBusEventQueueTests(ServiceBusBrokerFixture fixture) :
     }
 
     [Fact]
+    public async Task A_one_part_callback_is_sent_as_one_message_with_the_same_id_and_body()
+    {
+        var queue = fixture.CreateQueue();
+        await using var client = AppClient(fixture.Broker);
+        var events = new ServiceBusEventQueue(client.CreateSender(queue.Name));
+        var batch = Assert.Single(Split(Ingest(3), maxBatchJsonBytes: 64 * 1024));
+
+        await events.EnqueueAsync([batch], CancellationToken.None);
+
+        await using var receiver = client.CreateReceiver(queue.Name);
+        var message = await receiver.ReceiveMessageAsync(Wait);
+        Assert.NotNull(message);
+        Assert.Equal(($"{batch.BatchId}-1", "application/json"), (message.MessageId, message.ContentType));
+        Assert.Equal(batch.Events.Select(e => e.EventId), RelationshipBatchJson.Deserialize(message.Body.ToArray()).Events.Select(e => e.EventId));
+        Assert.Equal(1, queue.TotalSent);
+    }
+
+    [Fact]
     public async Task A_thousand_pair_callback_is_cut_to_the_entity_message_size_the_link_reports()
     {
         var queue = fixture.CreateQueue();

@@ -101,9 +101,16 @@ public sealed class ServiceBusEventQueue : IRelationshipEventQueue, IBatchRedeli
         var packed = new List<ServiceBusMessageBatch>();
         try
         {
+            // The deadline holds even if a send does not observe its token: the answer is never late.
+            if (batches.Count == 1)
+            {
+                // Most callbacks are one part, cut to the entity's size already: a message batch would encode it twice.
+                await _sender.SendMessageAsync(ToMessage(batches[0]), deadline.Token).WaitAsync(MaxEnqueueTime, deadline.Token).ConfigureAwait(false);
+                return;
+            }
+
             await PackAsync(batches, packed, deadline.Token).ConfigureAwait(false);
             var sends = packed.Select(batch => _sender.SendMessagesAsync(batch, deadline.Token));
-            // The deadline holds even if a send does not observe its token: the answer is never late.
             await Task.WhenAll(sends).WaitAsync(MaxEnqueueTime, deadline.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)

@@ -107,9 +107,7 @@ internal static class ApplyThroughput
         var timeout = TimeSpan.FromSeconds(options.Double("timeout", 300));
         await using var client = ServiceBusBaselines.Client(options.Required("service-bus"));
         await using var sender = client.CreateSender(queueName);
-        using (await sender.CreateMessageBatchAsync(cancellationToken))
-        {
-        }
+        await ServiceBusBaselines.OpenAsync(sender, cancellationToken);
 
         var before = BrokerStatus.Read(statusFile, queueName);
         clock.Restart();
