@@ -25,6 +25,9 @@ internal sealed class StorageOutageRun(ITestOutputHelper output)
     /// <summary>Set by the reliability run: the outage length in seconds, with the app's default redelivery settings.</summary>
     public const string OutageSecondsVariable = "RELIABILITY_OUTAGE_SECONDS";
 
+    /// <summary>One outage at a time: each runs an app, an Azurite and a broker of its own under load.</summary>
+    public const string Collection = "Storage outage";
+
     private static readonly string? FullOutageSeconds = Environment.GetEnvironmentVariable(OutageSecondsVariable);
 
     public static bool IsFullRun => !string.IsNullOrWhiteSpace(FullOutageSeconds);
@@ -162,6 +165,7 @@ internal sealed record ServiceBusOutageSetup(string Mode)
 }
 
 /// <summary>Functions mode: the <c>ApplyRelationshipEvents</c> invocation, driven by the stand-in of the host's Service Bus trigger.</summary>
+[Collection(StorageOutageRun.Collection)]
 public sealed class FunctionsModeStorageOutageTests(ITestOutputHelper output)
 {
     [Fact]
@@ -171,6 +175,7 @@ public sealed class FunctionsModeStorageOutageTests(ITestOutputHelper output)
 }
 
 /// <summary>Standalone on Service Bus: the app's own <c>ServiceBusProcessor</c> drain.</summary>
+[Collection(StorageOutageRun.Collection)]
 public sealed class StandaloneServiceBusStorageOutageTests(ITestOutputHelper output)
 {
     [Fact]
@@ -179,6 +184,7 @@ public sealed class StandaloneServiceBusStorageOutageTests(ITestOutputHelper out
 }
 
 /// <summary>Standalone on the Storage queue, which is in the Azurite that goes away: callbacks get the failure answer while it is down.</summary>
+[Collection(StorageOutageRun.Collection)]
 public sealed class StandaloneQueueStorageOutageTests(ITestOutputHelper output)
 {
     [Fact]

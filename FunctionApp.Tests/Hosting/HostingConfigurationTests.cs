@@ -1,3 +1,4 @@
+using FunctionApp.Core;
 using FunctionApp.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -158,6 +159,20 @@ public class StorageConfigurationTests
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new string[0], 15)]
+    [InlineData(new[] { "--StandaloneQueue:VisibilityTimeoutSeconds=240" }, 60)]
+    [InlineData(new[] { "--Redelivery:RetryWithinDeliverySeconds=10" }, 10)]
+    public async Task Unset_the_retry_within_a_delivery_is_cut_to_half_the_storage_queues_visibility_timeout(string[] settings, int expectedSeconds)
+    {
+        await using var app = RelationshipCallbacksApp.Build(
+            ["--PORT=0", AllowUnsigned, "--RelationshipStorage=UseDevelopmentStorage=true", "--StandaloneQueue:VisibilityTimeoutSeconds=30", .. settings]);
+
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RedeliveryOptions>>().Value;
+
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), options.RetryWithinDelivery);
     }
 
     [Fact]

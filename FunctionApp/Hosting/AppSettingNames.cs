@@ -65,7 +65,7 @@ public static class AppSettingNames
     /// <summary>
     /// Every delivery: seconds one delivery keeps retrying a batch the store failed on, with backoff, before the message
     /// is redelivered (default 60; 0: one try). At most 240, inside the function timeout and the lock renewal; for the
-    /// Storage queue at most half its visibility timeout.
+    /// Storage queue at most half its visibility timeout (unset, it is cut to that).
     /// </summary>
     public const string RedeliveryRetryWithinDeliverySeconds = "Redelivery:RetryWithinDeliverySeconds";
 

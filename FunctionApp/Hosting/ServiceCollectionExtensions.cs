@@ -108,7 +108,15 @@ public static class ServiceCollectionExtensions
         services.AddHostedService(_ => new StandaloneQueueStartup(queue, poisonQueue));
         if (drainEnabled)
         {
-            // A delivery's retries must end while its message is still hidden, or another receive applies it at the same time.
+            // A delivery's retries must end while its message is still hidden, or another receive applies it at the same
+            // time: unless set, they are cut to half the visibility timeout; set longer, startup stops.
+            services.PostConfigure<RedeliveryOptions>(options =>
+            {
+                if (string.IsNullOrWhiteSpace(configuration[AppSettingNames.RedeliveryRetryWithinDeliverySeconds]))
+                {
+                    options.RetryWithinDelivery = TimeSpan.FromTicks(Math.Min(options.RetryWithinDelivery.Ticks, drainOptions.VisibilityTimeout.Ticks / 2));
+                }
+            });
             services.AddOptions<RedeliveryOptions>().Validate(options => options.RetryWithinDelivery <= drainOptions.VisibilityTimeout / 2,
                 $"{AppSettingNames.RedeliveryRetryWithinDeliverySeconds} must be at most half of {AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds} " +
                 $"({drainOptions.VisibilityTimeout.TotalSeconds / 2:0}).");
