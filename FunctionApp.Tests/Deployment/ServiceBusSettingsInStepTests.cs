@@ -9,7 +9,8 @@ namespace FunctionApp.Tests.Deployment;
 
 /// <summary>
 /// The Service Bus numbers that live in two places stay equal: what host.json gives the Functions trigger and what
-/// the standalone drain does itself, and the queue's duplicate-detection window in Bicep and the re-drive's default.
+/// the standalone drain does itself, the queue's duplicate-detection window in Bicep and the re-drive's default, and the
+/// emulator queue and connection string the README gives a local func start.
 /// </summary>
 [Collection(CompiledTemplatesCollection.Name)]
 public sealed class ServiceBusSettingsInStepTests(CompiledTemplates templates)
@@ -56,6 +57,22 @@ public sealed class ServiceBusSettingsInStepTests(CompiledTemplates templates)
 
         Assert.Equal(window, RedriveRequest.DefaultDuplicateDetectionWindow);
         Assert.Equal(window, new RedriveRequest(1, DryRun: false).DuplicateDetectionWindow);
+    }
+
+    [Fact]
+    public void The_readme_gives_func_start_the_sample_connection_and_an_emulator_queue_set_as_the_bicep_queue()
+    {
+        using var local = DeploymentFiles.Json("local.settings.sample.json");
+        var values = local.RootElement.GetProperty("Values");
+        var readme = DeploymentFiles.Text("README.md");
+        var defaults = templates.Main.Parameter("queueSettings").GetProperty("defaultValue");
+
+        Assert.Contains(values.GetProperty(AppSettingNames.ServiceBusConnection).GetString()!, readme, StringComparison.Ordinal);
+        Assert.Contains($"\"Name\": \"{values.GetProperty(AppSettingNames.RelationshipEventsQueue).GetString()}\"", readme, StringComparison.Ordinal);
+        Assert.Contains($"\"LockDuration\": \"{defaults.GetProperty("lockDuration").GetString()}\"", readme, StringComparison.Ordinal);
+        Assert.Contains($"\"MaxDeliveryCount\": {defaults.GetProperty("maxDeliveryCount").GetInt32()},", readme, StringComparison.Ordinal);
+        Assert.Contains($"\"DuplicateDetectionHistoryTimeWindow\": \"{defaults.GetProperty("duplicateDetectionHistoryTimeWindow").GetString()}\"", readme, StringComparison.Ordinal);
+        Assert.Contains("\"RequiresDuplicateDetection\": true", readme, StringComparison.Ordinal);
     }
 
     private static TimeSpan Duration(JsonElement element, string name) =>

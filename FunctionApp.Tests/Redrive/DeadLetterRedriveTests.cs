@@ -169,18 +169,7 @@ public sealed class DeadLetterRedriveTests(ServiceBusBrokerFixture bus) : IClass
         await using var queue = bus.OpenQueue(lockDuration: TimeSpan.FromSeconds(2));
         await DeadLetterAsync(queue, count);
 
-        using var process = Process.Start(new ProcessStartInfo("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "FunctionApp.dll"), "redrive", "--source", "deadletter", "--max", "1000", "--duplicate-detection-window", "PT0S"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            Environment =
-            {
-                [AppSettingNames.ServiceBusConnection] = bus.Broker.ConnectionString,
-                [AppSettingNames.RelationshipEventsQueue] = queue.Queue.Name,
-            },
-        })!;
+        using var process = StartRedriveProcess(queue.Queue, "--max", "1000", "--duplicate-detection-window", "PT0S");
         var printed = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         try
@@ -210,6 +199,40 @@ public sealed class DeadLetterRedriveTests(ServiceBusBrokerFixture bus) : IClass
     }
 
     [Fact]
+    public async Task Sigterm_stops_the_real_process_after_the_message_in_hand_with_exit_code_130_and_no_copy_in_both_places()
+    {
+        const int count = 400;
+        await using var queue = bus.OpenQueue();
+        await DeadLetterAsync(queue, count);
+
+        using var process = StartRedriveProcess(queue.Queue, "--max", "1000", "--duplicate-detection-window", "PT0S");
+        var printed = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await queue.Queue.WaitUntilAsync(q => q.TotalSent >= count + 20, TimeSpan.FromSeconds(30));
+            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await process.WaitForExitAsync(exited.Token);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        var text = await printed + await errors;
+        Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}:\n{text}");
+        Assert.Contains("Interrupted: run again to move the rest.", text, StringComparison.Ordinal);
+        await queue.Queue.DeadLetterQueue!.WaitUntilAsync(q => q.LockedMessageCount == 0, Patience);
+        var onQueue = queue.Queue.Messages().Select(m => m.MessageId!).ToList();
+        var deadLetters = queue.Queue.DeadLetterMessages().Select(m => m.MessageId!).ToList();
+        Assert.NotEmpty(deadLetters);
+        Assert.Equal(Ids(count), onQueue.Concat(deadLetters).Order());
+        Assert.Equal(onQueue.Count, text.Split('\n').Count(line => line.StartsWith("moved ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task An_unknown_queue_fails_with_exit_code_1_and_says_nothing_is_lost()
     {
         var error = new RedriveOutput();
@@ -225,6 +248,20 @@ public sealed class DeadLetterRedriveTests(ServiceBusBrokerFixture bus) : IClass
         RedriveCommand.RunAsync(["redrive", "--source", "deadletter", .. options],
             Settings(("ServiceBusConnection", bus.Broker.ConnectionString), ("RelationshipEventsQueue", queue.Name)), output, output,
             cancellationToken: cancellationToken);
+
+    /// <summary>The built executable, as an operator runs it, with the settings in its environment.</summary>
+    private Process StartRedriveProcess(BrokerQueue queue, params string[] options) =>
+        Process.Start(new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "FunctionApp.dll"), "redrive", "--source", "deadletter", .. options])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            Environment =
+            {
+                [AppSettingNames.ServiceBusConnection] = bus.Broker.ConnectionString,
+                [AppSettingNames.RelationshipEventsQueue] = queue.Name,
+            },
+        })!;
 
     internal static IConfiguration Settings(params (string Name, string Value)[] settings) =>
         new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Name, (string?)s.Value))).Build();
