@@ -29,6 +29,10 @@ public class DeploymentSettingsTests
         [AppSettingNames.StandaloneQueueMaxDequeueCount] = "standalone only: on Azure the queue's maxDeliveryCount (Bicep) dead-letters",
         [AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds] = "standalone only: on Azure the Service Bus trigger receives messages",
         [AppSettingNames.StandaloneQueueDrainEnabled] = "standalone only: on Azure ReceiveCallback and ApplyRelationshipEvents already scale apart",
+        [AppSettingNames.ReconciliationSecretKeyKey] = "child key of each reconciled Tencent app, checked together with ReconciliationTencentApps",
+        [AppSettingNames.ReconciliationAdminIdentifierKey] = "child key of each reconciled Tencent app, set by Bicep from tencentReconcileApps",
+        [AppSettingNames.ReconciliationDomainKey] = "child key of each reconciled Tencent app, set by Bicep from tencentReconcileApps",
+        [AppSettingNames.ReconciliationStandaloneEnabled] = "standalone only: on Azure the ReconcileOnSchedule timer function runs the schedule",
         [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };
 
@@ -66,6 +70,16 @@ public class DeploymentSettingsTests
             Assert.Contains($"'{perApp}'", Bicep(FunctionAppBicep), StringComparison.Ordinal);
             Assert.Contains(localNames, local => Regex.IsMatch(
                 local, $"^{environmentName}__[0-9]+__{AppSettingNames.TencentCallbackTokenKey}$"));
+            return;
+        }
+
+        if (name == AppSettingNames.ReconciliationTencentApps)
+        {
+            // One setting per key and SdkAppid, generated from the secure tencentReconcileApps parameter.
+            var perApp = $"{environmentName}__${{app.key}}__{AppSettingNames.ReconciliationSecretKeyKey}";
+            Assert.Contains($"'{perApp}'", Bicep(FunctionAppBicep), StringComparison.Ordinal);
+            Assert.Contains(localNames, local => Regex.IsMatch(
+                local, $"^{environmentName}__[0-9]+__{AppSettingNames.ReconciliationSecretKeyKey}$"));
             return;
         }
 
@@ -122,6 +136,8 @@ public class DeploymentSettingsTests
         // Callback secrets arrive only through secure parameters.
         Assert.Matches(@"@secure\(\)\s+param tencentCallbackTokens object", Bicep(MainBicep));
         Assert.Matches(@"@secure\(\)\s+param openImCallbackKey string", Bicep(MainBicep));
+        Assert.Matches(@"@secure\(\)\s+param tencentReconcileApps object", Bicep(MainBicep));
+        Assert.Matches(@"@secure\(\)\s+param openImAdminSecret string", Bicep(MainBicep));
     }
 
     [Fact]
@@ -175,6 +191,7 @@ public class DeploymentSettingsTests
         { "QueryRelationships", "get", "v1/apps/{appId}/users/{userId}/{list:regex(^(friends|blocklist|friend-of|blocked-by)$)}", "function", "" },
         { "QueryHistory", "get", "v1/apps/{appId}/users/{userId}/history", "function", "" },
         { "Health", "get", "health", "anonymous", "" },
+        { "ReconcileUser", "post", "v1/apps/{appId}/users/{userId}/reconcile", "function", "" },
     };
 
     [Theory]
@@ -209,10 +226,22 @@ public class DeploymentSettingsTests
     }
 
     [Fact]
+    public void Scheduled_reconciliation_is_one_timer_trigger_on_the_schedule_setting()
+    {
+        var binding = Assert.Single(Bindings("ReconcileOnSchedule"));
+        Assert.Equal(("timerTrigger", "in", "timer"), (binding.GetProperty("type").GetString(), binding.GetProperty("direction").GetString(), binding.GetProperty("name").GetString()));
+        Assert.Equal($"%{AppSettingNames.ReconciliationSchedule}%", binding.GetProperty("schedule").GetString());
+        Assert.False(binding.GetProperty("runOnStartup").GetBoolean());
+        using var local = DeploymentFiles.Json("local.settings.sample.json");
+        Assert.Equal(ReconciliationHosting.DefaultSchedule, local.RootElement.GetProperty("Values").GetProperty(AppSettingNames.ReconciliationSchedule).GetString());
+        Assert.Equal(ReconciliationHosting.DefaultSchedule, DeploymentFiles.BicepParameterDefault(Bicep(MainBicep), "reconciliationSchedule"));
+    }
+
+    [Fact]
     public void Function_folders_are_exactly_the_five_functions()
     {
         Assert.Equal(
-            ["ApplyRelationshipEvents", "Health", "QueryHistory", "QueryRelationships", "ReceiveCallback"],
+            ["ApplyRelationshipEvents", "Health", "QueryHistory", "QueryRelationships", "ReceiveCallback", "ReconcileOnSchedule", "ReconcileUser"],
             DeploymentFiles.FunctionFolders());
     }
 

@@ -45,7 +45,8 @@ public static class RelationshipCallbacksApp
         builder.Services
             .AddCallbackIngestion(configuration, endpoint.Mode)
             .AddRelationshipStore(configuration, endpoint.Mode)
-            .AddRelationshipQueue(configuration, endpoint.Mode);
+            .AddRelationshipQueue(configuration, endpoint.Mode)
+            .AddReconciliation(configuration, endpoint.Mode);
 
         customize?.Invoke(builder);
 

@@ -77,6 +77,32 @@ param openImAppId string = 'openim'
 @secure()
 param openImCallbackKey string = ''
 
+@description('Optional. Admin API access per reconciled Tencent SdkAppid: { secretKey, adminIdentifier (default administrator), domain (default console.tim.qq.com) }.')
+@secure()
+param tencentReconcileApps object = {}
+
+@description('Optional. OpenIM API base URL for reconciliation; empty: OpenIM is not reconciled.')
+param openImApiUrl string = ''
+
+@description('Optional. OpenIM admin secret (share.secret), for /auth/get_admin_token.')
+@secure()
+param openImAdminSecret string = ''
+
+@description('Optional. OpenIM admin user id.')
+param openImAdminUserId string = 'imAdmin'
+
+@description('Optional. NCRONTAB schedule (with seconds) of the scheduled reconciliation.')
+param reconciliationSchedule string = '0 0 * * * *'
+
+@description('Optional. Users reconciled per app per scheduled run.')
+param reconciliationUsersPerRun int = 500
+
+@description('Optional. Users reconciled at once.')
+param reconciliationConcurrency int = 8
+
+@description('Optional. The platforms\' admin API limit per app, in calls per second; the client stays at 95 % of it.')
+param reconciliationCallsPerSecond int = 200
+
 @description('Optional. Largest callback body accepted, in bytes.')
 param callbackMaxBodyBytes int = 1048576
 
@@ -122,6 +148,13 @@ var tencentAppSettings = toObject(
   app => app.value
 )
 
+// Reconciliation per Tencent app: Reconciliation__Tencent__Apps__<SdkAppid>__{SecretKey,AdminIdentifier,Domain}.
+var tencentReconcileAppSettings = union(
+  toObject(items(tencentReconcileApps), app => 'Reconciliation__Tencent__Apps__${app.key}__SecretKey', app => app.value.secretKey),
+  toObject(items(tencentReconcileApps), app => 'Reconciliation__Tencent__Apps__${app.key}__AdminIdentifier', app => app.value.?adminIdentifier ?? 'administrator'),
+  toObject(items(tencentReconcileApps), app => 'Reconciliation__Tencent__Apps__${app.key}__Domain', app => app.value.?domain ?? 'console.tim.qq.com')
+)
+
 var identityAppSettings = {
   // Host storage (keys, leases, diagnostics) through the identity: shared keys are disabled on the account.
   AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
@@ -151,6 +184,13 @@ var productAppSettings = {
   OpenIm__CallbackKey: openImCallbackKey
   Callbacks__MaxBodyBytes: string(callbackMaxBodyBytes)
   Callbacks__MaxPairs: string(callbackMaxPairs)
+  ReconciliationSchedule: reconciliationSchedule
+  Reconciliation__UsersPerRun: string(reconciliationUsersPerRun)
+  Reconciliation__Concurrency: string(reconciliationConcurrency)
+  Reconciliation__CallsPerSecond: string(reconciliationCallsPerSecond)
+  Reconciliation__OpenIm__ApiUrl: openImApiUrl
+  Reconciliation__OpenIm__Secret: openImAdminSecret
+  Reconciliation__OpenIm__AdminUserId: openImAdminUserId
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -218,7 +258,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(identityAppSettings, productAppSettings, tencentAppSettings)
+  properties: union(union(identityAppSettings, productAppSettings, tencentAppSettings), tencentReconcileAppSettings)
 }
 
 // No FTP and no basic-auth publishing: deployments authenticate with Entra ID.

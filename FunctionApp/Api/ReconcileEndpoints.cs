@@ -1,0 +1,149 @@
+using System.Text.Json.Serialization;
+using FunctionApp.Core;
+using FunctionApp.Reconciliation;
+
+namespace FunctionApp.Api;
+
+/// <summary>The answer of <c>POST .../reconcile</c>: what was repaired, and what failed.</summary>
+public sealed record ReconcileAnswer(
+    string AppId,
+    string UserId,
+    string Outcome,
+    int Added,
+    int Removed,
+    int Updated,
+    int PagesRead,
+    DateTimeOffset ReadStartedAt,
+    ReconcileAnswerError? Error)
+{
+    public static ReconcileAnswer Of(ReconcileReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return new(report.AppId, report.UserId, report.Outcome, report.Added, report.Removed, report.Updated, report.PagesRead, report.ReadStartedAt,
+            report.Error is { } error ? new ReconcileAnswerError(ReconcileEndpoints.KindName(error.Kind), error.Detail) : null);
+    }
+}
+
+public sealed record ReconcileAnswerError(string Kind, string Detail);
+
+/// <summary>An RFC 7807 problem with the report of what was still done (edges added before the failure).</summary>
+public sealed record ReconcileProblem(string Type, string Title, int Status, string Detail, ReconcileAnswer Report);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ReconcileAnswer))]
+[JsonSerializable(typeof(ReconcileProblem))]
+internal sealed partial class ReconcileJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Reconciliation's two entry points: <c>POST /api/v1/apps/{appId}/users/{userId}/reconcile</c> (on demand, protected
+/// like the query API; on Azure forwarded raw by the <c>ReconcileUser</c> function) and the <c>ReconcileOnSchedule</c>
+/// timer invocation (Functions mode). Both only translate: the work is in <see cref="UserReconciler"/> and
+/// <see cref="ScheduledReconciliation"/>.
+/// </summary>
+internal static class ReconcileEndpoints
+{
+    public const string RoutePattern = "/api/v1/{**path}";
+    public const string ScheduleFunction = "ReconcileOnSchedule";
+    public const string TimerBinding = "timer";
+    private const string TypePrefix = "urn:relationship-callbacks:problem:";
+
+    public static async Task ReconcileUserAsync(HttpContext context)
+    {
+        if (!await QueryApiAccess.AuthorizeAsync(context))
+        {
+            return;
+        }
+
+        var segments = RawPath.Segments(context);
+        if (segments.Length != 7 || !QueryRoute.IsLiteral(segments[0], "api") || !QueryRoute.IsLiteral(segments[1], "v1")
+            || !QueryRoute.IsLiteral(segments[2], "apps") || !QueryRoute.IsLiteral(segments[4], "users") || !QueryRoute.IsLiteral(segments[6], "reconcile"))
+        {
+            await Problems.NotFoundAsync(context);
+            return;
+        }
+
+        if (!QueryRoute.TryDecodeId(segments[3], "appId", out var appId, out var error) || !QueryRoute.TryDecodeId(segments[5], "userId", out var userId, out error))
+        {
+            await Problems.InvalidParameterAsync(context, error!);
+            return;
+        }
+
+        var services = context.RequestServices;
+        if (services.GetRequiredService<IPlatformReaders>().For(appId) is null)
+        {
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound, TypePrefix + "app-not-reconciled", "App not reconciled",
+                $"App '{appId}' has no admin API access configured (Reconciliation:Tencent:Apps:<SdkAppid> or Reconciliation:OpenIm).");
+            return;
+        }
+
+        ReconcileReport report;
+        try
+        {
+            report = await services.GetRequiredService<UserReconciler>().ReconcileAsync(appId, userId, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return; // the caller went away
+        }
+
+        var answer = ReconcileAnswer.Of(report);
+        if (report.Error is not { } failure)
+        {
+            await context.Response.WriteAsJsonAsync(answer, ReconcileJsonContext.Default.ReconcileAnswer, "application/json", context.RequestAborted);
+            return;
+        }
+
+        var (status, title) = failure.Kind switch
+        {
+            ReconcileErrorKind.UnknownUser => (StatusCodes.Status404NotFound, "Unknown user"),
+            ReconcileErrorKind.RateLimited => (StatusCodes.Status503ServiceUnavailable, "Platform rate limit"),
+            ReconcileErrorKind.Timeout => (StatusCodes.Status504GatewayTimeout, "Platform timeout"),
+            ReconcileErrorKind.StoreError => (StatusCodes.Status503ServiceUnavailable, "Store unavailable"),
+            ReconcileErrorKind.Unauthorized => (StatusCodes.Status502BadGateway, "Platform refused the admin credentials"),
+            _ => (StatusCodes.Status502BadGateway, "Platform error"),
+        };
+        if (failure.Kind == ReconcileErrorKind.RateLimited)
+        {
+            context.Response.Headers.RetryAfter = "1";
+        }
+
+        context.Response.StatusCode = status;
+        var problem = new ReconcileProblem(TypePrefix + "reconcile-" + KindName(failure.Kind), title, status,
+            $"{failure.Detail} Nothing was removed; {report.Added} edges the platform listed were added.", answer);
+        await context.Response.WriteAsJsonAsync(problem, ReconcileJsonContext.Default.ReconcileProblem, Problems.ContentType, context.RequestAborted);
+    }
+
+    /// <summary><c>POST /ReconcileOnSchedule</c>: the host's timer invocation; 200 with the run's summary in <c>Logs</c>.</summary>
+    public static async Task RunScheduleAsync(HttpContext context)
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("FunctionApp.Api.Reconcile");
+        using var document = await FunctionsInvocationEndpoints.ReadPayloadAsync(context, ScheduleFunction, 1024 * 1024, logger);
+        if (document is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = InvocationPayload.ReadBinding(document.RootElement, TimerBinding);
+        }
+        catch (InvalidInvocationException ex)
+        {
+            await FunctionsInvocationEndpoints.RefuseAsync(context, ScheduleFunction, ex.Message, logger);
+            return;
+        }
+
+        var report = await context.RequestServices.GetRequiredService<ScheduledReconciliation>().RunAsync(context.RequestAborted);
+        await FunctionsInvocationEndpoints.WriteAsync(context, StatusCodes.Status200OK, null, [$"Scheduled reconciliation: {report}"]);
+    }
+
+    public static string KindName(ReconcileErrorKind kind) => kind switch
+    {
+        ReconcileErrorKind.UnknownUser => "unknown-user",
+        ReconcileErrorKind.Unauthorized => "unauthorized",
+        ReconcileErrorKind.RateLimited => "rate-limited",
+        ReconcileErrorKind.Timeout => "timeout",
+        ReconcileErrorKind.StoreError => "store-error",
+        _ => "platform-error",
+    };
+}
