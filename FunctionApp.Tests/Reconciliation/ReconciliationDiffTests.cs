@@ -125,3 +125,20 @@ public sealed class ReconciliationDiffTests
         Assert.Equal(batch.Events.Select(e => (e.EventId, e.Action, e.Peer)), roundTripped.Events.Select(e => (e.EventId, e.Action, e.Peer)));
     }
 }
+
+public sealed class RateLimiterStepTests
+{
+    [Theory]
+    [InlineData(200)]
+    [InlineData(100)]
+    [InlineData(40)]
+    [InlineData(1000)]
+    public void The_limiter_aims_near_the_headroom_and_its_worst_window_stays_under_the_limit(int limit)
+    {
+        var (tokens, periodMs) = FunctionApp.Reconciliation.AdminApi.LimiterSteps(limit, 0.95);
+        var rate = tokens * 1000.0 / periodMs;
+
+        Assert.InRange(rate + (2 * tokens), 0, limit * 0.99);
+        Assert.InRange(rate, limit * 0.9, limit * 0.95);
+    }
+}

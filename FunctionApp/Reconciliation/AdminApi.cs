@@ -34,22 +34,39 @@ internal static class AdminApi
     public static string ClientName(string appId) => ClientNamePrefix + appId;
 
     /// <summary>
-    /// A token bucket refilled in small steps (about every 10 ms) at <paramref name="callsPerSecond"/> times the
-    /// headroom, holding one step: any one-second window then sees at most the rate plus two steps, under the limit.
+    /// A token bucket aiming at <paramref name="callsPerSecond"/> times the headroom. Its timer ticks in whole
+    /// milliseconds, so the step (tokens per tick, also the bucket's size) and the tick are chosen together: the
+    /// highest rate whose worst one-second window (the rate plus a step at each end) stays under 99 % of the limit.
     /// </summary>
     public static TokenBucketRateLimiter CreateLimiter(int callsPerSecond, double headroom)
     {
-        var rate = Math.Max(1, callsPerSecond * headroom);
-        var tokensPerStep = Math.Max(1, (int)Math.Ceiling(rate / 100));
+        var (tokens, periodMs) = LimiterSteps(callsPerSecond, headroom);
         return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
-            TokenLimit = tokensPerStep,
-            TokensPerPeriod = tokensPerStep,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(tokensPerStep / rate),
+            TokenLimit = tokens,
+            TokensPerPeriod = tokens,
+            ReplenishmentPeriod = TimeSpan.FromMilliseconds(periodMs),
             QueueLimit = int.MaxValue,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
             AutoReplenishment = true,
         });
+    }
+
+    internal static (int Tokens, int PeriodMs) LimiterSteps(int callsPerSecond, double headroom)
+    {
+        var target = Math.Max(1, callsPerSecond * headroom);
+        var best = (Tokens: 1, PeriodMs: (int)Math.Ceiling(1000 / target), Rate: 0.0);
+        for (var tokens = 1; tokens <= Math.Max(1, callsPerSecond / 10); tokens++)
+        {
+            var periodMs = (int)Math.Ceiling(tokens * 1000 / target);
+            var rate = tokens * 1000.0 / periodMs;
+            if (rate + (2 * tokens) <= callsPerSecond * 0.99 && rate > best.Rate)
+            {
+                best = (tokens, periodMs, rate);
+            }
+        }
+
+        return (best.Tokens, best.PeriodMs);
     }
 
     public static void AddClient(IServiceCollection services, string appId, IAdminApiDialect dialect, RateLimiter limiter, ReconciliationOptions options)
