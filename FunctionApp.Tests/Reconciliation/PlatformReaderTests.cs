@@ -200,6 +200,9 @@ public sealed class PlatformReaderTests
         }
 
         var reader = setup.Readers.For(ReconcileSetup.TencentApp)!;
+        Assert.True((await reader.ReadAsync("user0", default)).IsComplete); // connection and code warm: the first call is no outlier
+        await Task.Delay(100);
+        setup.Fake.ClearCalls();
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var snapshots = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => reader.ReadAsync($"user{i}", default)));
@@ -208,6 +211,6 @@ public sealed class PlatformReaderTests
         Assert.Equal(60, setup.Fake.CallCount);
         // Unlimited, these 60 calls take well under 0.3 s here; at 40/s they take about 1.5 s.
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.2), $"60 calls at 40/s took only {clock.Elapsed}");
-        Assert.InRange(setup.Fake.MeanCallRate(), 1, 44);
+        Assert.InRange(setup.Fake.MeanCallRate(), 1, 42);
     }
 }
