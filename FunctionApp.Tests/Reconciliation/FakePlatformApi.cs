@@ -229,16 +229,9 @@ public sealed class FakePlatformApi : IAsyncDisposable
             return;
         }
 
-        if (ErrorFor(call) is { } injected)
+        var lists = await ListsToAnswerAsync(call, appId, userId, (code, info) => TencentErrorAsync(context, code, info), 30003, "The requested account does not exist");
+        if (lists is null)
         {
-            await TencentErrorAsync(context, injected, "injected failure");
-            return;
-        }
-
-        await BeforeAnswer(call);
-        if (!_users.TryGetValue((appId, userId), out var lists))
-        {
-            await TencentErrorAsync(context, 30003, "The requested account does not exist");
             return;
         }
 
@@ -463,16 +456,9 @@ public sealed class FakePlatformApi : IAsyncDisposable
             return;
         }
 
-        if (ErrorFor(call) is { } injected)
+        var lists = await ListsToAnswerAsync(call, OpenImAppId, userId, (code, message) => OpenImErrorAsync(context, code, message), 1004, "RecordNotFoundError");
+        if (lists is null)
         {
-            await OpenImErrorAsync(context, injected, "injected failure");
-            return;
-        }
-
-        await BeforeAnswer(call);
-        if (!_users.TryGetValue((OpenImAppId, userId), out var lists))
-        {
-            await OpenImErrorAsync(context, 1004, "RecordNotFoundError");
             return;
         }
 
@@ -530,6 +516,25 @@ public sealed class FakePlatformApi : IAsyncDisposable
             writer.WriteNumber("total", total);
             writer.WriteEndObject();
         });
+    }
+
+    /// <summary>The user's lists once the call passed its checks; null (and the error answered) for an injected failure or an unknown user.</summary>
+    private async Task<UserLists?> ListsToAnswerAsync(FakeCall call, string appId, string userId, Func<long, string, Task> answerError, long unknownCode, string unknownMessage)
+    {
+        if (ErrorFor(call) is { } injected)
+        {
+            await answerError(injected, "injected failure");
+            return null;
+        }
+
+        await BeforeAnswer(call);
+        if (!_users.TryGetValue((appId, userId), out var lists))
+        {
+            await answerError(unknownCode, unknownMessage);
+            return null;
+        }
+
+        return lists;
     }
 
     private static async Task<JsonDocument?> ReadJsonAsync(HttpContext context)

@@ -6,29 +6,35 @@ using FunctionApp.Tests.Infrastructure;
 
 namespace FunctionApp.Tests.Reconciliation;
 
-/// <summary><c>POST /api/v1/apps/{appId}/users/{userId}/reconcile</c> and the timer invocation, on the real app and store.</summary>
-[Collection(AzuriteCollection.Name)]
-public sealed class ReconcileApiTests(AzuriteFixture azurite) : IAsyncLifetime
+/// <summary>The real app on the shared Azurite, with one Tencent app of its own reconciled against a fake platform API.</summary>
+public abstract class ReconcilingAppTests(AzuriteFixture azurite) : IAsyncLifetime
 {
-    private const string Key = "reconcile-test-key";
-    private readonly string _app = "14" + Random.Shared.NextInt64(10_000_000, 99_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
-    private FakePlatformApi _fake = null!;
+    protected string App { get; } = "14" + Random.Shared.NextInt64(10_000_000, 99_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    protected FakePlatformApi Fake { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _fake = await FakePlatformApi.StartAsync();
-        _fake.TencentKeys[_app] = ReconcileSetup.TencentKey;
+        Fake = await FakePlatformApi.StartAsync();
+        Fake.TencentKeys[App] = ReconcileSetup.TencentKey;
     }
 
-    public async Task DisposeAsync() => await _fake.DisposeAsync();
+    public async Task DisposeAsync() => await Fake.DisposeAsync();
 
-    private string[] Settings(params string[] more) =>
+    protected string[] Settings(params string[] more) =>
     [
         "--RelationshipStorage=" + azurite.ConnectionString,
-        $"--Reconciliation:Tencent:Apps:{_app}:SecretKey={ReconcileSetup.TencentKey}",
-        $"--Reconciliation:Tencent:Apps:{_app}:Domain={_fake.BaseUri}",
+        $"--Reconciliation:Tencent:Apps:{App}:SecretKey={ReconcileSetup.TencentKey}",
+        $"--Reconciliation:Tencent:Apps:{App}:Domain={Fake.BaseUri}",
         .. more,
     ];
+}
+
+/// <summary><c>POST /api/v1/apps/{appId}/users/{userId}/reconcile</c> and the timer invocation, on the real app and store.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ReconcileApiTests(AzuriteFixture azurite) : ReconcilingAppTests(azurite)
+{
+    private const string Key = "reconcile-test-key";
 
     private static async Task<(HttpStatusCode Status, string? ContentType, JsonElement Body)> PostAsync(HttpClient client, string path, string? key = null, string body = "")
     {
@@ -48,8 +54,8 @@ public sealed class ReconcileApiTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task Standalone_the_route_needs_a_key_and_answers_a_report_of_the_repair()
     {
         await using var app = await TestApp.StartStandaloneAsync(null, Settings($"--QueryApi:Keys={Key}"));
-        _fake.SetUser(_app, "alice/1", [new FakeFriend("bob"), new FakeFriend("carol")], ["eve"]);
-        var path = $"api/v1/apps/{_app}/users/{Uri.EscapeDataString("alice/1")}/reconcile";
+        Fake.SetUser(App, "alice/1", [new FakeFriend("bob"), new FakeFriend("carol")], ["eve"]);
+        var path = $"api/v1/apps/{App}/users/{Uri.EscapeDataString("alice/1")}/reconcile";
 
         var refused = await PostAsync(app.Client, path);
         var (status, contentType, report) = await PostAsync(app.Client, path, Key);
@@ -58,12 +64,12 @@ public sealed class ReconcileApiTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, refused.Status);
         Assert.Equal("application/problem+json", refused.ContentType);
         Assert.Equal((HttpStatusCode.OK, "application/json"), (status, contentType));
-        Assert.Equal((_app, "alice/1", "repaired"), (report.GetProperty("appId").GetString(), report.GetProperty("userId").GetString(), report.GetProperty("outcome").GetString()));
+        Assert.Equal((App, "alice/1", "repaired"), (report.GetProperty("appId").GetString(), report.GetProperty("userId").GetString(), report.GetProperty("outcome").GetString()));
         Assert.Equal((3, 0, 2), (report.GetProperty("added").GetInt32(), report.GetProperty("removed").GetInt32(), report.GetProperty("pagesRead").GetInt32()));
         Assert.Equal(JsonValueKind.Null, report.GetProperty("error").ValueKind);
         Assert.Equal(("unchanged", 0), (again.Body.GetProperty("outcome").GetString(), again.Body.GetProperty("added").GetInt32()));
 
-        using var friends = new HttpRequestMessage(HttpMethod.Get, new Uri($"api/v1/apps/{_app}/users/{Uri.EscapeDataString("alice/1")}/friends", UriKind.Relative));
+        using var friends = new HttpRequestMessage(HttpMethod.Get, new Uri($"api/v1/apps/{App}/users/{Uri.EscapeDataString("alice/1")}/friends", UriKind.Relative));
         friends.Headers.Add("x-api-key", Key);
         using var listed = await app.Client.SendAsync(friends);
         using var page = JsonDocument.Parse(await listed.Content.ReadAsStringAsync());
@@ -74,14 +80,14 @@ public sealed class ReconcileApiTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task Failures_are_problems_that_still_carry_the_report()
     {
         await using var app = await TestApp.StartStandaloneAsync(null, Settings());
-        _fake.SetUser(_app, "alice", [new FakeFriend("bob")], ["eve"]);
-        _fake.ErrorFor = call => call.Api == "black_list_get" ? 30001 : null;
+        Fake.SetUser(App, "alice", [new FakeFriend("bob")], ["eve"]);
+        Fake.ErrorFor = call => call.Api == "black_list_get" ? 30001 : null;
 
         var unknownApp = await PostAsync(app.Client, "api/v1/apps/999/users/alice/reconcile");
-        var unknownUser = await PostAsync(app.Client, $"api/v1/apps/{_app}/users/nobody/reconcile");
-        var failed = await PostAsync(app.Client, $"api/v1/apps/{_app}/users/alice/reconcile");
-        var badId = await PostAsync(app.Client, $"api/v1/apps/{_app}/users/%FF/reconcile");
-        var otherRoute = await PostAsync(app.Client, $"api/v1/apps/{_app}/users/alice/friends");
+        var unknownUser = await PostAsync(app.Client, $"api/v1/apps/{App}/users/nobody/reconcile");
+        var failed = await PostAsync(app.Client, $"api/v1/apps/{App}/users/alice/reconcile");
+        var badId = await PostAsync(app.Client, $"api/v1/apps/{App}/users/%FF/reconcile");
+        var otherRoute = await PostAsync(app.Client, $"api/v1/apps/{App}/users/alice/friends");
 
         Assert.Equal((HttpStatusCode.NotFound, "urn:relationship-callbacks:problem:app-not-reconciled"), (unknownApp.Status, unknownApp.Body.GetProperty("type").GetString()));
         Assert.Equal((HttpStatusCode.NotFound, "urn:relationship-callbacks:problem:reconcile-unknown-user"), (unknownUser.Status, unknownUser.Body.GetProperty("type").GetString()));
@@ -97,10 +103,10 @@ public sealed class ReconcileApiTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task In_functions_mode_the_forwarded_route_and_the_timer_invocation_are_served()
     {
         await using var app = await TestApp.StartFunctionsAsync(null, Settings("--Reconciliation:UsersPerRun=50"));
-        _fake.SetUser(_app, "alice", [new FakeFriend("bob")], []);
-        _fake.SetUser(_app, "bob", [new FakeFriend("alice")], []);
+        Fake.SetUser(App, "alice", [new FakeFriend("bob")], []);
+        Fake.SetUser(App, "bob", [new FakeFriend("alice")], []);
 
-        var forwarded = await PostAsync(app.Client, $"api/v1/apps/{_app}/users/alice/reconcile");
+        var forwarded = await PostAsync(app.Client, $"api/v1/apps/{App}/users/alice/reconcile");
         var timer = await PostAsync(app.Client, "ReconcileOnSchedule",
             body: """{"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}},"Metadata":{"sys":{"MethodName":"ReconcileOnSchedule"}}}""");
         var malformed = await PostAsync(app.Client, "ReconcileOnSchedule", body: """{"Metadata":{}}""");
@@ -117,36 +123,17 @@ public sealed class ReconcileApiTests(AzuriteFixture azurite) : IAsyncLifetime
 
 /// <summary>The standalone schedule and the reconciliation settings.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ReconcileScheduleHostingTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ReconcileScheduleHostingTests(AzuriteFixture azurite) : ReconcilingAppTests(azurite)
 {
-    private readonly string _app = "15" + Random.Shared.NextInt64(10_000_000, 99_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
-    private FakePlatformApi _fake = null!;
-
-    public async Task InitializeAsync()
-    {
-        _fake = await FakePlatformApi.StartAsync();
-        _fake.TencentKeys[_app] = ReconcileSetup.TencentKey;
-    }
-
-    public async Task DisposeAsync() => await _fake.DisposeAsync();
-
-    private string[] Settings(params string[] more) =>
-    [
-        "--RelationshipStorage=" + azurite.ConnectionString,
-        $"--Reconciliation:Tencent:Apps:{_app}:SecretKey={ReconcileSetup.TencentKey}",
-        $"--Reconciliation:Tencent:Apps:{_app}:Domain={_fake.BaseUri}",
-        .. more,
-    ];
-
     private async Task SeedAsync()
     {
         // One known user, through the app's own reconcile route, so the schedule has someone to walk.
-        _fake.SetUser(_app, "alice", [new FakeFriend("bob")], []);
-        _fake.SetUser(_app, "bob", [], []);
+        Fake.SetUser(App, "alice", [new FakeFriend("bob")], []);
+        Fake.SetUser(App, "bob", [], []);
         await using var seeding = await TestApp.StartStandaloneAsync(null, Settings());
-        using var response = await seeding.Client.PostAsync(new Uri($"api/v1/apps/{_app}/users/alice/reconcile", UriKind.Relative), null);
+        using var response = await seeding.Client.PostAsync(new Uri($"api/v1/apps/{App}/users/alice/reconcile", UriKind.Relative), null);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        _fake.ClearCalls();
+        Fake.ClearCalls();
     }
 
     [Fact]
@@ -156,13 +143,13 @@ public sealed class ReconcileScheduleHostingTests(AzuriteFixture azurite) : IAsy
         await using var app = await TestApp.StartStandaloneAsync(null, Settings("--Reconciliation:StandaloneEnabled=true", "--ReconciliationSchedule=* * * * * *"));
 
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < deadline && !(_fake.Calls.Any(c => c.UserId == "bob") && _fake.Calls.Any(c => c.UserId == "alice")))
+        while (DateTime.UtcNow < deadline && !(Fake.Calls.Any(c => c.UserId == "bob") && Fake.Calls.Any(c => c.UserId == "alice")))
         {
             await Task.Delay(100);
         }
 
-        Assert.Contains(_fake.Calls, c => c.UserId == "alice");
-        Assert.Contains(_fake.Calls, c => c.UserId == "bob");
+        Assert.Contains(Fake.Calls, c => c.UserId == "alice");
+        Assert.Contains(Fake.Calls, c => c.UserId == "bob");
     }
 
     [Fact]
@@ -173,7 +160,7 @@ public sealed class ReconcileScheduleHostingTests(AzuriteFixture azurite) : IAsy
 
         await Task.Delay(2500);
 
-        Assert.Empty(_fake.Calls);
+        Assert.Empty(Fake.Calls);
     }
 
     [Theory]

@@ -1,36 +1,19 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using FunctionApp.Core;
 using FunctionApp.Reconciliation;
 
 namespace FunctionApp.Api;
 
-/// <summary>The answer of <c>POST .../reconcile</c>: what was repaired, and what failed.</summary>
-public sealed record ReconcileAnswer(
-    string AppId,
-    string UserId,
-    string Outcome,
-    int Added,
-    int Removed,
-    int Updated,
-    int PagesRead,
-    DateTimeOffset ReadStartedAt,
-    ReconcileAnswerError? Error)
-{
-    public static ReconcileAnswer Of(ReconcileReport report)
-    {
-        ArgumentNullException.ThrowIfNull(report);
-        return new(report.AppId, report.UserId, report.Outcome, report.Added, report.Removed, report.Updated, report.PagesRead, report.ReadStartedAt,
-            report.Error is { } error ? new ReconcileAnswerError(ReconcileEndpoints.KindName(error.Kind), error.Detail) : null);
-    }
-}
-
-public sealed record ReconcileAnswerError(string Kind, string Detail);
-
 /// <summary>An RFC 7807 problem with the report of what was still done (edges added before the failure).</summary>
-public sealed record ReconcileProblem(string Type, string Title, int Status, string Detail, ReconcileAnswer Report);
+public sealed record ReconcileProblem(string Type, string Title, int Status, string Detail, ReconcileReport Report);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
-[JsonSerializable(typeof(ReconcileAnswer))]
+/// <summary>Error kinds as the API writes them: <c>unknown-user</c>, <c>rate-limited</c>, ...</summary>
+internal sealed class ReconcileErrorKindConverter() : JsonStringEnumConverter<ReconcileErrorKind>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false);
+
+/// <summary>The answer of <c>POST .../reconcile</c> is the <see cref="ReconcileReport"/> itself, or a problem carrying it.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, Converters = [typeof(ReconcileErrorKindConverter)])]
+[JsonSerializable(typeof(ReconcileReport))]
 [JsonSerializable(typeof(ReconcileProblem))]
 internal sealed partial class ReconcileJsonContext : JsonSerializerContext;
 
@@ -86,10 +69,9 @@ internal static class ReconcileEndpoints
             return; // the caller went away
         }
 
-        var answer = ReconcileAnswer.Of(report);
         if (report.Error is not { } failure)
         {
-            await context.Response.WriteAsJsonAsync(answer, ReconcileJsonContext.Default.ReconcileAnswer, "application/json", context.RequestAborted);
+            await context.Response.WriteAsJsonAsync(report, ReconcileJsonContext.Default.ReconcileReport, "application/json", context.RequestAborted);
             return;
         }
 
@@ -109,7 +91,7 @@ internal static class ReconcileEndpoints
 
         context.Response.StatusCode = status;
         var problem = new ReconcileProblem(TypePrefix + "reconcile-" + KindName(failure.Kind), title, status,
-            $"{failure.Detail} Nothing was removed; {report.Added} edges the platform listed were added.", answer);
+            $"{failure.Detail} Nothing was removed; {report.Added} edges the platform listed were added.", report);
         await context.Response.WriteAsJsonAsync(problem, ReconcileJsonContext.Default.ReconcileProblem, Problems.ContentType, context.RequestAborted);
     }
 
@@ -137,13 +119,5 @@ internal static class ReconcileEndpoints
         await FunctionsInvocationEndpoints.WriteAsync(context, StatusCodes.Status200OK, null, [$"Scheduled reconciliation: {report}"]);
     }
 
-    public static string KindName(ReconcileErrorKind kind) => kind switch
-    {
-        ReconcileErrorKind.UnknownUser => "unknown-user",
-        ReconcileErrorKind.Unauthorized => "unauthorized",
-        ReconcileErrorKind.RateLimited => "rate-limited",
-        ReconcileErrorKind.Timeout => "timeout",
-        ReconcileErrorKind.StoreError => "store-error",
-        _ => "platform-error",
-    };
+    private static string KindName(ReconcileErrorKind kind) => JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString());
 }

@@ -227,6 +227,15 @@ internal static class AdminApi
         return (new PlatformList(edges, false), MaxPages, new ReconcileError(ReconcileErrorKind.PlatformError, $"{api} did not complete in {MaxPages} pages."));
     }
 
+    /// <summary>Both lists read side by side, as one snapshot; the first error found is the snapshot's.</summary>
+    public static async Task<PlatformSnapshot> SnapshotAsync(
+        Task<(PlatformList List, int Pages, ReconcileError? Error)> friends, Task<(PlatformList List, int Pages, ReconcileError? Error)> blocklist)
+    {
+        var (friendList, friendPages, friendError) = await friends.ConfigureAwait(false);
+        var (blockList, blockPages, blockError) = await blocklist.ConfigureAwait(false);
+        return new PlatformSnapshot(friendList, blockList, friendPages + blockPages, friendError ?? blockError);
+    }
+
     /// <summary>The items of an array property; none when it is absent or not an array.</summary>
     public static IEnumerable<JsonElement> ArrayOf(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array

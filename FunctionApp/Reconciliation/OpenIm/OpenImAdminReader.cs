@@ -55,15 +55,8 @@ public sealed class OpenImAdminReader : IPlatformRelationshipReader
 
     public string Platform => PlatformName;
 
-    public async Task<PlatformSnapshot> ReadAsync(string userId, CancellationToken cancellationToken)
-    {
-        var friends = ReadListAsync("friend/get_friend_list", userId, "friendsInfo", "friendUser", cancellationToken);
-        var blocklist = ReadListAsync("friend/get_black_list", userId, "blacks", "blackUserInfo", cancellationToken);
-        await Task.WhenAll(friends, blocklist).ConfigureAwait(false);
-        var (friendList, friendPages, friendError) = await friends.ConfigureAwait(false);
-        var (blockList, blockPages, blockError) = await blocklist.ConfigureAwait(false);
-        return new PlatformSnapshot(friendList, blockList, friendPages + blockPages, friendError ?? blockError);
-    }
+    public Task<PlatformSnapshot> ReadAsync(string userId, CancellationToken cancellationToken) =>
+        AdminApi.SnapshotAsync(ReadListAsync("friend/get_friend_list", userId, "friendsInfo", "friendUser", cancellationToken), ReadListAsync("friend/get_black_list", userId, "blacks", "blackUserInfo", cancellationToken));
 
     private Task<(PlatformList List, int Pages, ReconcileError? Error)> ReadListAsync(
         string api, string userId, string itemsName, string userName, CancellationToken cancellationToken) =>

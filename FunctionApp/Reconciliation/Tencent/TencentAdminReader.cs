@@ -58,15 +58,8 @@ public sealed class TencentAdminReader : IPlatformRelationshipReader
 
     public string Platform => PlatformName;
 
-    public async Task<PlatformSnapshot> ReadAsync(string userId, CancellationToken cancellationToken)
-    {
-        var friends = ReadFriendsAsync(userId, cancellationToken);
-        var blocklist = ReadBlocklistAsync(userId, cancellationToken);
-        await Task.WhenAll(friends, blocklist).ConfigureAwait(false);
-        var (friendList, friendPages, friendError) = await friends.ConfigureAwait(false);
-        var (blockList, blockPages, blockError) = await blocklist.ConfigureAwait(false);
-        return new PlatformSnapshot(friendList, blockList, friendPages + blockPages, friendError ?? blockError);
-    }
+    public Task<PlatformSnapshot> ReadAsync(string userId, CancellationToken cancellationToken) =>
+        AdminApi.SnapshotAsync(ReadFriendsAsync(userId, cancellationToken), ReadBlocklistAsync(userId, cancellationToken));
 
     private Task<(PlatformList List, int Pages, ReconcileError? Error)> ReadFriendsAsync(string userId, CancellationToken cancellationToken) =>
         AdminApi.ReadPagesAsync("friend_get", 0,
