@@ -237,13 +237,7 @@ public sealed class FakePlatformApi : IAsyncDisposable
 
         if (api == "friend_get")
         {
-            List<FakeFriend> page;
-            int total;
-            lock (lists)
-            {
-                total = lists.Friends.Count;
-                page = lists.Friends.Skip((int)start).Take(TencentFriendPageSize).ToList();
-            }
+            var (total, page) = lists.Slice(lists.Friends, (int)start, TencentFriendPageSize);
 
             var next = start + page.Count;
             await WriteAsync(context, writer =>
@@ -301,13 +295,7 @@ public sealed class FakePlatformApi : IAsyncDisposable
             return;
         }
 
-        List<string> blocked;
-        int count;
-        lock (lists)
-        {
-            count = lists.Blocked.Count;
-            blocked = lists.Blocked.Skip((int)start).Take(max).ToList();
-        }
+        var (count, blocked) = lists.Slice(lists.Blocked, (int)start, max);
 
         var nextBlock = start + blocked.Count;
         await WriteAsync(context, writer =>
@@ -463,15 +451,9 @@ public sealed class FakePlatformApi : IAsyncDisposable
         }
 
         var skip = (int)((pageNumber - 1) * showNumber);
-        List<FakeFriend> friends;
-        List<string> blocked;
-        int total;
-        lock (lists)
-        {
-            total = api == "get_friend_list" ? lists.Friends.Count : lists.Blocked.Count;
-            friends = lists.Friends.Skip(skip).Take((int)showNumber).ToList();
-            blocked = lists.Blocked.Skip(skip).Take((int)showNumber).ToList();
-        }
+        var (friendCount, friends) = lists.Slice(lists.Friends, skip, (int)showNumber);
+        var (blockedCount, blocked) = lists.Slice(lists.Blocked, skip, (int)showNumber);
+        var total = api == "get_friend_list" ? friendCount : blockedCount;
 
         await WriteAsync(context, writer =>
         {
@@ -593,5 +575,14 @@ public sealed class FakePlatformApi : IAsyncDisposable
     {
         public List<FakeFriend> Friends { get; } = [];
         public List<string> Blocked { get; } = [];
+
+        /// <summary>One page of a list and the list's length, read together (tests change lists mid-read).</summary>
+        public (int Total, List<T> Page) Slice<T>(List<T> list, int skip, int take)
+        {
+            lock (this)
+            {
+                return (list.Count, list.Skip(skip).Take(take).ToList());
+            }
+        }
     }
 }
