@@ -3,7 +3,7 @@
 
 targetScope = 'resourceGroup'
 
-import { alwaysReadyType, callbackTokensType, inboundAllowListType, principalTypeType, queueSettingsType, serviceBusSkuType, storageSkuType, tagsType } from 'app/types.bicep'
+import { alwaysReadyType, callbackTokensType, inboundAllowListType, principalTypeType, queueSettingsType, reconcileAppsType, serviceBusSkuType, storageSkuType, tagsType } from 'app/types.bicep'
 
 // ---------------------------------------------------------------------------------------------------------
 // Parameters
@@ -99,6 +99,36 @@ param openImAppId string = 'openim'
 @maxLength(128)
 param openImCallbackKey string
 
+@description('Optional. Tencent apps to reconcile against the admin REST API: an object mapping each SdkAppid to {"secretKey": "<app secret key>", "adminIdentifier": "administrator", "domain": "console.tim.qq.com"} (adminIdentifier and domain optional; domain is the region\'s API domain, such as adminapisgp.im.qcloud.com).')
+param tencentReconcileApps reconcileAppsType = {}
+
+@description('Optional. OpenIM API base URL (for example https://openim-api.example.com) for reconciliation; empty: OpenIM is not reconciled.')
+param openImApiUrl string = ''
+
+@description('Optional. OpenIM admin secret (share.secret in OpenIM\'s configuration), required with openImApiUrl.')
+@secure()
+param openImAdminSecret string = ''
+
+@description('Optional. OpenIM admin user id (imAdminUserID in OpenIM\'s configuration).')
+param openImAdminUserId string = 'imAdmin'
+
+@description('Optional. When the scheduled reconciliation runs: NCRONTAB with seconds (second minute hour day month weekday).')
+param reconciliationSchedule string = '0 0 * * * *'
+
+@description('Optional. Users reconciled per app per scheduled run.')
+@minValue(1)
+@maxValue(100000)
+param reconciliationUsersPerRun int = 500
+
+@description('Optional. Users reconciled at once.')
+@minValue(1)
+@maxValue(256)
+param reconciliationConcurrency int = 8
+
+@description('Optional. The platforms\' admin API limit per app, in calls per second (both allow 200); the client stays at 95 % of it.')
+@minValue(1)
+param reconciliationCallsPerSecond int = 200
+
 @description('Optional. Largest callback body accepted, in bytes (larger ones get 413).')
 @minValue(1024)
 param callbackMaxBodyBytes int = 1048576
@@ -153,6 +183,7 @@ var relationshipTables = [
   'RelationshipEdges'
   'RelationshipEdgesByPeer'
   'RelationshipHistory'
+  'ReconciliationCursors'
 ]
 
 // ---------------------------------------------------------------------------------------------------------
@@ -295,6 +326,14 @@ module functionApp 'app/functionapp.bicep' = {
     virtualNetworkSubnetId: network.?outputs.appSubnetId ?? ''
     callbackMaxBodyBytes: callbackMaxBodyBytes
     callbackMaxPairs: callbackMaxPairs
+    tencentReconcileApps: tencentReconcileApps
+    openImApiUrl: openImApiUrl
+    openImAdminSecret: openImAdminSecret
+    openImAdminUserId: openImAdminUserId
+    reconciliationSchedule: reconciliationSchedule
+    reconciliationUsersPerRun: reconciliationUsersPerRun
+    reconciliationConcurrency: reconciliationConcurrency
+    reconciliationCallsPerSecond: reconciliationCallsPerSecond
   }
 }
 

@@ -40,5 +40,10 @@ param tencentCallbackTokens = json(readEnvironmentVariable('TENCENT_CALLBACK_TOK
 // build stops here, naming it.
 param openImCallbackKey = readEnvironmentVariable('OPENIM_CALLBACK_KEY')
 
+// Reconciliation (README "Reconciliation"), both optional: a JSON object mapping each reconciled Tencent SdkAppid to
+// {"secretKey": "...", "domain": "..."}, and the OpenIM admin secret (share.secret).
+param tencentReconcileApps = json(readEnvironmentVariable('TENCENT_RECONCILE_APPS', '{}'))
+param openImAdminSecret = readEnvironmentVariable('OPENIM_ADMIN_SECRET', '')
+
 // Object id of the user or group that may read the tables and the dead-letter queue.
 param operatorPrincipalId = readEnvironmentVariable('OPERATOR_PRINCIPAL_ID', '')

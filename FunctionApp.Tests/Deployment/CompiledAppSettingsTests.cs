@@ -25,6 +25,13 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
     private static readonly string[] IdentityConnectionChildren =
         ["blobServiceUri", "queueServiceUri", "tableServiceUri", "fullyQualifiedNamespace", "credential", "clientId"];
 
+    /// <summary>The per-app reconciliation settings the template generates, with {0} for the SdkAppid.</summary>
+    private static readonly HashSet<string> ReconcileAppSettingPatterns =
+    [
+        .. new[] { AppSettingNames.ReconciliationSecretKeyKey, AppSettingNames.ReconciliationAdminIdentifierKey, AppSettingNames.ReconciliationDomainKey }
+            .Select(key => $"{FunctionsModeSettings.EnvironmentName(AppSettingNames.ReconciliationTencentApps)}__{{0}}__{key}"),
+    ];
+
     public static TheoryData<string> SettingsFunctionsModeReads() => FunctionsModeSettings.NamesAsTheoryData();
 
     [Theory]
@@ -37,6 +44,13 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
         {
             // One setting per SdkAppid, generated from the secure tencentCallbackTokens parameter.
             Assert.Contains(FunctionsModeSettings.TencentAppTokenPattern, written);
+            return;
+        }
+
+        if (name == AppSettingNames.ReconciliationTencentApps)
+        {
+            // One set per SdkAppid, generated from the secure tencentReconcileApps parameter.
+            Assert.Subset(written, ReconcileAppSettingPatterns);
             return;
         }
 
@@ -56,6 +70,7 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
             !read.Contains(setting)
             && !HostSettings.ContainsKey(setting)
             && setting != FunctionsModeSettings.TencentAppTokenPattern
+            && !ReconcileAppSettingPatterns.Contains(setting)
             && !IsIdentityConnectionChild(setting, connections));
 
         Assert.Empty(unread);

@@ -14,6 +14,13 @@ namespace FunctionApp.Tests.Deployment;
 public sealed partial class CompiledResourceTests(CompiledTemplates templates)
 {
     [Fact]
+    public void Reconciliation_schedule_defaults_to_the_apps_own_default()
+    {
+        Assert.Equal(ReconciliationHosting.DefaultSchedule,
+            templates.Main.Parameter("reconciliationSchedule").GetProperty("defaultValue").GetString());
+    }
+
+    [Fact]
     public void Storage_accepts_only_entra_id_over_tls_1_2()
     {
         var storage = templates.Main.Module("storage");

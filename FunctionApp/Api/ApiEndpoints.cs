@@ -22,6 +22,7 @@ public static class ApiEndpoints
             // Functions that have a binding besides HTTP in and out are invoked as POST /{FunctionName}.
             endpoints.MapPost("/" + FunctionsInvocationEndpoints.ReceiveCallback, FunctionsInvocationEndpoints.ReceiveCallbackAsync);
             endpoints.MapPost("/" + FunctionsInvocationEndpoints.ApplyRelationshipEvents, FunctionsInvocationEndpoints.ApplyRelationshipEventsAsync);
+            endpoints.MapPost("/" + ReconcileEndpoints.ScheduleFunction, ReconcileEndpoints.RunScheduleAsync);
         }
         else
         {
@@ -30,6 +31,7 @@ public static class ApiEndpoints
 
         // HTTP-in/HTTP-out functions are forwarded raw to the same path, so these serve both modes.
         endpoints.MapGet(QueryRoutePattern, QueryEndpoints.HandleAsync);
+        endpoints.MapPost(ReconcileEndpoints.RoutePattern, ReconcileEndpoints.ReconcileUserAsync);
         endpoints.MapGet(HealthRoute, HealthEndpoint.HandleAsync);
         endpoints.MapFallback(Problems.NotFoundAsync);
         return endpoints;

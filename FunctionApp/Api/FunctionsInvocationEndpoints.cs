@@ -157,7 +157,7 @@ internal static class FunctionsInvocationEndpoints
     private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
     /// <summary>Parses the invocation body; null (and the refusal written) when it is not JSON or too large.</summary>
-    private static async Task<JsonDocument?> ReadPayloadAsync(HttpContext context, string functionName, long? maxBytes, ILogger logger)
+    internal static async Task<JsonDocument?> ReadPayloadAsync(HttpContext context, string functionName, long? maxBytes, ILogger logger)
     {
         var sizeFeature = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
@@ -183,14 +183,14 @@ internal static class FunctionsInvocationEndpoints
         return null;
     }
 
-    private static Task RefuseAsync(HttpContext context, string functionName, string reason, ILogger logger)
+    internal static Task RefuseAsync(HttpContext context, string functionName, string reason, ILogger logger)
     {
         ApiLog.InvalidInvocation(logger, functionName, reason);
         return WriteAsync(context, StatusCodes.Status400BadRequest, null, [$"{functionName}: invalid invocation payload: {reason}"]);
     }
 
     /// <summary>Writes <c>{"Outputs": {...}, "Logs": [...], "ReturnValue": null}</c>.</summary>
-    private static async Task WriteAsync(HttpContext context, int statusCode, Action<Utf8JsonWriter>? writeOutputs, IReadOnlyList<string> logs)
+    internal static async Task WriteAsync(HttpContext context, int statusCode, Action<Utf8JsonWriter>? writeOutputs, IReadOnlyList<string> logs)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))

@@ -4,7 +4,7 @@
 // platforms need are Key Vault references resolved with that identity: no key, token or connection string with a
 // secret is stored in the app's settings.
 
-import { alwaysReadyType, callbackSecretNames, inboundAllowListType, tagsType } from 'types.bicep'
+import { alwaysReadyType, callbackSecretNames, inboundAllowListType, reconcileAppsType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the function app (globally unique host name).')
 param name string
@@ -79,6 +79,31 @@ param openImAppId string = 'openim'
 @description('Optional. Resource id of the subnet the app sends its outbound traffic through (private network); empty: none.')
 param virtualNetworkSubnetId string = ''
 
+@description('Optional. Admin API access per reconciled Tencent SdkAppid: { secretKey, adminIdentifier (default administrator), domain (default console.tim.qq.com) }.')
+param tencentReconcileApps reconcileAppsType = {}
+
+@description('Optional. OpenIM API base URL for reconciliation; empty: OpenIM is not reconciled.')
+param openImApiUrl string = ''
+
+@description('Optional. OpenIM admin secret (share.secret), for /auth/get_admin_token.')
+@secure()
+param openImAdminSecret string = ''
+
+@description('Optional. OpenIM admin user id.')
+param openImAdminUserId string = 'imAdmin'
+
+@description('Optional. NCRONTAB schedule (with seconds) of the scheduled reconciliation.')
+param reconciliationSchedule string = '0 0 * * * *'
+
+@description('Optional. Users reconciled per app per scheduled run.')
+param reconciliationUsersPerRun int = 500
+
+@description('Optional. Users reconciled at once.')
+param reconciliationConcurrency int = 8
+
+@description('Optional. The platforms\' admin API limit per app, in calls per second; the client stays at 95 % of it.')
+param reconciliationCallsPerSecond int = 200
+
 @description('Optional. Largest callback body accepted, in bytes.')
 param callbackMaxBodyBytes int = 1048576
 
@@ -118,6 +143,23 @@ var tencentAppSettings = toObject(
   appId => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.tencentCallbackTokenPrefix}${appId})'
 )
 
+// Reconciliation per Tencent app: Reconciliation__Tencent__Apps__<SdkAppid>__{SecretKey,AdminIdentifier,Domain}.
+var tencentReconcileSecretKeySettings = toObject(
+  items(tencentReconcileApps),
+  app => 'Reconciliation__Tencent__Apps__${app.key}__SecretKey',
+  app => app.value.secretKey
+)
+var tencentReconcileAdminSettings = toObject(
+  items(tencentReconcileApps),
+  app => 'Reconciliation__Tencent__Apps__${app.key}__AdminIdentifier',
+  app => app.value.?adminIdentifier ?? 'administrator'
+)
+var tencentReconcileDomainSettings = toObject(
+  items(tencentReconcileApps),
+  app => 'Reconciliation__Tencent__Apps__${app.key}__Domain',
+  app => app.value.?domain ?? 'console.tim.qq.com'
+)
+
 var identityAppSettings = {
   // Host storage (keys, leases, diagnostics) through the identity: shared keys are disabled on the account.
   AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
@@ -147,6 +189,13 @@ var productAppSettings = {
   OpenIm__CallbackKey: openImCallbackKeyReference
   Callbacks__MaxBodyBytes: string(callbackMaxBodyBytes)
   Callbacks__MaxPairs: string(callbackMaxPairs)
+  ReconciliationSchedule: reconciliationSchedule
+  Reconciliation__UsersPerRun: string(reconciliationUsersPerRun)
+  Reconciliation__Concurrency: string(reconciliationConcurrency)
+  Reconciliation__CallsPerSecond: string(reconciliationCallsPerSecond)
+  Reconciliation__OpenIm__ApiUrl: openImApiUrl
+  Reconciliation__OpenIm__Secret: openImAdminSecret
+  Reconciliation__OpenIm__AdminUserId: openImAdminUserId
 }
 
 @description('One App Service access restriction that lets a range in.')
@@ -234,7 +283,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(identityAppSettings, productAppSettings, tencentAppSettings)
+  properties: union(
+    identityAppSettings,
+    productAppSettings,
+    tencentAppSettings,
+    tencentReconcileSecretKeySettings,
+    tencentReconcileAdminSettings,
+    tencentReconcileDomainSettings
+  )
 }
 
 // No FTP and no basic-auth publishing: deployments authenticate with Entra ID.

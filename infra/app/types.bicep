@@ -16,6 +16,27 @@ type callbackTokensType = {
 }
 
 @export()
+@description('Admin API access of one reconciled Tencent app.')
+type reconcileAppType = {
+  @description('The app\'s secret key from the Chat console, used to sign the admin UserSig.')
+  @minLength(1)
+  secretKey: string
+
+  @description('App admin the REST API is called as; default administrator.')
+  adminIdentifier: string?
+
+  @description('The region\'s admin API domain, such as adminapisgp.im.qcloud.com; default console.tim.qq.com.')
+  domain: string?
+}
+
+@export()
+@secure()
+@description('Tencent apps to reconcile per SdkAppid, for example {"1400000001": {"secretKey": "<secret key>"}}.')
+type reconcileAppsType = {
+  *: reconcileAppType
+}
+
+@export()
 @description('Always-ready (pre-warmed) instances per Flex Consumption scale group. 0 lets the group scale to zero.')
 type alwaysReadyType = {
   @description('Instances kept for the HTTP group: callbacks, queries and health. 1 avoids a cold start on the first callback (Tencent waits 2 s).')
