@@ -207,6 +207,8 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
         // Unset, each optional secret falls back to its empty default; set, each lands in its parameter.
         Assert.Empty(templates.Parameters.GetProperty("tencentCallbackTokens").GetProperty("value").EnumerateObject());
         Assert.Equal("", templates.Parameters.GetProperty("operatorPrincipalId").GetProperty("value").GetString());
+        Assert.Empty(templates.Parameters.GetProperty("tencentReconcileApps").GetProperty("value").EnumerateObject());
+        Assert.Equal("", templates.Parameters.GetProperty("openImAdminSecret").GetProperty("value").GetString());
         Assert.Equal(
             CompiledTemplates.SecretVariables[CompiledTemplates.RequiredSecretVariable],
             templates.Parameters.GetProperty("openImCallbackKey").GetProperty("value").GetString());
@@ -218,6 +220,9 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
             tokens.EnumerateObject().ToDictionary(token => token.Name, token => token.Value.GetString()!));
         Assert.Equal(CompiledTemplates.SecretVariables["OPENIM_CALLBACK_KEY"], withSecrets.GetProperty("openImCallbackKey").GetProperty("value").GetString());
         Assert.Equal(CompiledTemplates.SecretVariables["OPERATOR_PRINCIPAL_ID"], withSecrets.GetProperty("operatorPrincipalId").GetProperty("value").GetString());
+        Assert.Equal(CompiledTemplates.SecretVariables["OPENIM_ADMIN_SECRET"], withSecrets.GetProperty("openImAdminSecret").GetProperty("value").GetString());
+        using var reconcileApps = JsonDocument.Parse(CompiledTemplates.SecretVariables["TENCENT_RECONCILE_APPS"]);
+        Assert.True(JsonElement.DeepEquals(reconcileApps.RootElement, withSecrets.GetProperty("tencentReconcileApps").GetProperty("value")));
 
         var deploy = BicepCompilationTests.DeploySection();
         Assert.All(CompiledTemplates.SecretVariables.Keys, variable => Assert.Contains($"{variable}=", deploy, StringComparison.Ordinal));

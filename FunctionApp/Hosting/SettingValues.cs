@@ -20,7 +20,11 @@ internal static class SettingValues
     }
 
     /// <summary>A positive whole number; absent or blank means <paramref name="fallback"/>.</summary>
-    public static int PositiveInt(IConfiguration configuration, string name, int fallback)
+    public static int PositiveInt(IConfiguration configuration, string name, int fallback) =>
+        WholeNumber(configuration, name, fallback, minimum: 1);
+
+    /// <summary>A whole number of at least <paramref name="minimum"/>; absent or blank means <paramref name="fallback"/>.</summary>
+    public static int WholeNumber(IConfiguration configuration, string name, int fallback, int minimum)
     {
         var text = configuration[name];
         if (string.IsNullOrWhiteSpace(text))
@@ -28,9 +32,9 @@ internal static class SettingValues
             return fallback;
         }
 
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum
             ? value
-            : throw new InvalidOperationException($"{name} must be a positive whole number; it is '{text}'.");
+            : throw new InvalidOperationException($"{name} must be a whole number of at least {minimum}; it is '{text}'.");
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FunctionApp.Messaging;
 
 namespace FunctionApp.Hosting;
@@ -12,14 +11,14 @@ public static class StandaloneQueueSettings
         var defaults = new StorageQueueDrainOptions();
         return defaults with
         {
-            VisibilityTimeout = TimeSpan.FromSeconds(Number(configuration, AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds,
+            VisibilityTimeout = TimeSpan.FromSeconds(SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueVisibilityTimeoutSeconds,
                 (int)defaults.VisibilityTimeout.TotalSeconds, minimum: 1)),
-            RetryDelay = TimeSpan.FromSeconds(Number(configuration, AppSettingNames.StandaloneQueueRetryDelaySeconds,
+            RetryDelay = TimeSpan.FromSeconds(SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueRetryDelaySeconds,
                 (int)defaults.RetryDelay.TotalSeconds, minimum: 0)),
-            MaxDequeueCount = Number(configuration, AppSettingNames.StandaloneQueueMaxDequeueCount, defaults.MaxDequeueCount, minimum: 1),
-            MaxPollInterval = TimeSpan.FromMilliseconds(Number(configuration, AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds,
+            MaxDequeueCount = SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueMaxDequeueCount, defaults.MaxDequeueCount, minimum: 1),
+            MaxPollInterval = TimeSpan.FromMilliseconds(SettingValues.WholeNumber(configuration, AppSettingNames.StandaloneQueueMaxPollIntervalMilliseconds,
                 (int)defaults.MaxPollInterval.TotalMilliseconds, minimum: (int)defaults.MinPollInterval.TotalMilliseconds)),
-            AcknowledgementLatencyTarget = TimeSpan.FromMilliseconds(Number(configuration,
+            AcknowledgementLatencyTarget = TimeSpan.FromMilliseconds(SettingValues.WholeNumber(configuration,
                 AppSettingNames.StandaloneQueueAcknowledgementLatencyTargetMilliseconds,
                 (int)defaults.AcknowledgementLatencyTarget.TotalMilliseconds, minimum: 1)),
         };
@@ -47,18 +46,5 @@ public static class StandaloneQueueSettings
             ? name
             : throw new InvalidOperationException(
                 $"Setting '{AppSettingNames.RelationshipEventsQueue}' must be a Storage queue name of 3 to {maxLength} lower-case letters, digits and single hyphens; it is '{name}'.");
-    }
-
-    private static int Number(IConfiguration configuration, string name, int fallback, int minimum)
-    {
-        var text = configuration[name];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum
-            ? value
-            : throw new InvalidOperationException($"{name} must be a whole number of at least {minimum}; it is '{text}'.");
     }
 }
