@@ -53,12 +53,14 @@ public static class ReconciliationHosting
     public static ReconciliationOptions ReadOptions(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        var defaults = new ReconciliationOptions();
         var options = new ReconciliationOptions
         {
-            UsersPerRun = ReadInt(configuration, AppSettingNames.ReconciliationUsersPerRun, 500, 1, 100_000),
-            Concurrency = ReadInt(configuration, AppSettingNames.ReconciliationConcurrency, 8, 1, 256),
-            CallsPerSecond = ReadInt(configuration, AppSettingNames.ReconciliationCallsPerSecond, 200, 1, 100_000),
-            OpenImAppId = string.IsNullOrWhiteSpace(configuration[AppSettingNames.OpenImAppId]) ? "openim" : configuration[AppSettingNames.OpenImAppId]!.Trim(),
+            // The same bounds as the Bicep parameters (infra/main.bicep).
+            UsersPerRun = SettingValues.WholeNumber(configuration, AppSettingNames.ReconciliationUsersPerRun, defaults.UsersPerRun, minimum: 1, maximum: 100_000),
+            Concurrency = SettingValues.WholeNumber(configuration, AppSettingNames.ReconciliationConcurrency, defaults.Concurrency, minimum: 1, maximum: 256),
+            CallsPerSecond = SettingValues.WholeNumber(configuration, AppSettingNames.ReconciliationCallsPerSecond, defaults.CallsPerSecond, minimum: 1, maximum: 100_000),
+            OpenImAppId = string.IsNullOrWhiteSpace(configuration[AppSettingNames.OpenImAppId]) ? defaults.OpenImAppId : configuration[AppSettingNames.OpenImAppId]!.Trim(),
         };
         foreach (var app in configuration.GetSection(AppSettingNames.ReconciliationTencentApps).GetChildren())
         {
@@ -137,19 +139,6 @@ public static class ReconciliationHosting
         {
             throw new InvalidOperationException($"Setting '{setting}' must be a host name or an absolute URL: {ex.Message}", ex);
         }
-    }
-
-    private static int ReadInt(IConfiguration configuration, string name, int defaultValue, int min, int max)
-    {
-        var text = configuration[name];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return defaultValue;
-        }
-
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new InvalidOperationException($"Setting '{name}' must be a whole number from {min} to {max}; it is '{text}'.");
     }
 }
 

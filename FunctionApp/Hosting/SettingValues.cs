@@ -23,8 +23,11 @@ internal static class SettingValues
     public static int PositiveInt(IConfiguration configuration, string name, int fallback) =>
         WholeNumber(configuration, name, fallback, minimum: 1);
 
-    /// <summary>A whole number of at least <paramref name="minimum"/>; absent or blank means <paramref name="fallback"/>.</summary>
-    public static int WholeNumber(IConfiguration configuration, string name, int fallback, int minimum)
+    /// <summary>
+    /// A whole number from <paramref name="minimum"/> to <paramref name="maximum"/> (no upper bound by default); absent
+    /// or blank means <paramref name="fallback"/>.
+    /// </summary>
+    public static int WholeNumber(IConfiguration configuration, string name, int fallback, int minimum, int maximum = int.MaxValue)
     {
         var text = configuration[name];
         if (string.IsNullOrWhiteSpace(text))
@@ -32,9 +35,13 @@ internal static class SettingValues
             return fallback;
         }
 
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum
-            ? value
-            : throw new InvalidOperationException($"{name} must be a whole number of at least {minimum}; it is '{text}'.");
+        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum && value <= maximum)
+        {
+            return value;
+        }
+
+        var range = maximum == int.MaxValue ? $"of at least {minimum}" : $"from {minimum} to {maximum}";
+        throw new InvalidOperationException($"{name} must be a whole number {range}; it is '{text}'.");
     }
 
     /// <summary>
