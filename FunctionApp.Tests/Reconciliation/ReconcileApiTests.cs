@@ -77,6 +77,28 @@ public sealed class ReconcileApiTests(AzuriteFixture azurite) : ReconcilingAppTe
     }
 
     [Fact]
+    public async Task Standalone_a_key_scoped_to_another_app_is_refused_and_reconciles_nothing()
+    {
+        const string ownKey = "own-app-key-0123456789";
+        const string otherKey = "other-app-key-0123456789";
+        await using var app = await TestApp.StartStandaloneAsync(null, Settings(
+            $"--QueryApi:AppKeys:{App}={ownKey}",
+            $"--QueryApi:AppKeys:1400000009={otherKey}"));
+        Fake.SetUser(App, "alice", [new FakeFriend("bob")], []);
+        var path = $"api/v1/apps/{App}/users/alice/reconcile";
+
+        var refused = await PostAsync(app.Client, path, otherKey);
+        var callsAfterRefusal = Fake.Calls.Count;
+        var allowed = await PostAsync(app.Client, path, ownKey);
+
+        Assert.Equal((HttpStatusCode.Forbidden, "application/problem+json"), (refused.Status, refused.ContentType));
+        Assert.Equal("API key not valid for this app", refused.Body.GetProperty("title").GetString());
+        Assert.Equal(0, callsAfterRefusal);
+        Assert.Equal(HttpStatusCode.OK, allowed.Status);
+        Assert.Equal(("repaired", 1), (allowed.Body.GetProperty("outcome").GetString(), allowed.Body.GetProperty("added").GetInt32()));
+    }
+
+    [Fact]
     public async Task Failures_are_problems_that_still_carry_the_report()
     {
         await using var app = await TestApp.StartStandaloneAsync(null, Settings());
@@ -167,11 +189,15 @@ public sealed class ReconcileScheduleHostingTests(AzuriteFixture azurite) : Reco
     [InlineData("--ReconciliationSchedule=every hour", "ReconciliationSchedule")]
     [InlineData("--Reconciliation:UsersPerRun=0", "Reconciliation:UsersPerRun")]
     [InlineData("--Reconciliation:Concurrency=x", "Reconciliation:Concurrency")]
+    [InlineData("--Reconciliation:Concurrency=257", "Reconciliation:Concurrency must be a whole number from 1 to 256")]
+    [InlineData("--Reconciliation:CallsPerSecond=0", "Reconciliation:CallsPerSecond")]
     [InlineData("--Reconciliation:Tencent:Apps:abc:SecretKey=k", "Reconciliation:Tencent:Apps:abc")]
     [InlineData("--Reconciliation:OpenIm:ApiUrl=http://openim:10002", "Reconciliation:OpenIm:Secret")]
     public void A_malformed_setting_stops_startup_naming_it(string setting, string named)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => FunctionApp.Hosting.RelationshipCallbacksApp.Build(["--PORT=0", .. Settings(setting)]));
+        // Unsigned callbacks allowed, so startup gets as far as reconciliation's settings.
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            FunctionApp.Hosting.RelationshipCallbacksApp.Build(["--PORT=0", "--Callbacks:AllowUnsigned=true", .. Settings(setting)]));
 
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
