@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using FunctionApp.Core;
+using FunctionApp.Hosting;
 using FunctionApp.Reconciliation;
-using FunctionApp.Storage.Http;
 using FunctionApp.Storage.Relationships;
-using FunctionApp.Storage.Tables;
 using FunctionApp.Tests.Reconciliation;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -20,7 +19,7 @@ internal static class Reconcile
 {
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
-        var account = StorageConnectionString.Parse(options.Required("storage"));
+        var storage = StorageClients.FromConnectionString(options.Required("storage"));
         var users = options.Int("users", 600);
         var limit = options.Int("limit", 200);
         var concurrency = options.Int("concurrency", 16);
@@ -45,7 +44,7 @@ internal static class Reconcile
         PlatformReaders.AddHttpClients(services, reconcileOptions);
         await using var provider = services.BuildServiceProvider();
         var readers = new PlatformReaders(provider.GetRequiredService<IHttpClientFactory>(), reconcileOptions, TimeProvider.System);
-        var store = new TableRelationshipStore(new TableServiceClient(account),
+        var store = new TableRelationshipStore(storage.GetTableServiceClient(),
             new TableRelationshipStoreOptions { TablePrefix = "r" + Guid.NewGuid().ToString("N")[..8] });
         await store.EnsureTablesAsync(cancellationToken);
         var reconciler = new UserReconciler(readers, store, store, TimeProvider.System);
