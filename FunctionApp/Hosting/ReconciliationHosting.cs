@@ -1,6 +1,7 @@
 using System.Globalization;
 using Cronos;
 using FunctionApp.Core;
+using FunctionApp.Protocols.OpenIm;
 using FunctionApp.Reconciliation;
 using FunctionApp.Storage.Reconciliation;
 using FunctionApp.Storage.Relationships;
@@ -60,7 +61,7 @@ public static class ReconciliationHosting
             UsersPerRun = SettingValues.WholeNumber(configuration, AppSettingNames.ReconciliationUsersPerRun, defaults.UsersPerRun, minimum: 1, maximum: 100_000),
             Concurrency = SettingValues.WholeNumber(configuration, AppSettingNames.ReconciliationConcurrency, defaults.Concurrency, minimum: 1, maximum: 256),
             CallsPerSecond = SettingValues.WholeNumber(configuration, AppSettingNames.ReconciliationCallsPerSecond, defaults.CallsPerSecond, minimum: 1, maximum: 100_000),
-            OpenImAppId = string.IsNullOrWhiteSpace(configuration[AppSettingNames.OpenImAppId]) ? defaults.OpenImAppId : configuration[AppSettingNames.OpenImAppId]!.Trim(),
+            OpenImAppId = SettingValues.Text(configuration, AppSettingNames.OpenImAppId, new OpenImOptions().AppId),
         };
         foreach (var app in configuration.GetSection(AppSettingNames.ReconciliationTencentApps).GetChildren())
         {
@@ -76,18 +77,13 @@ public static class ReconciliationHosting
                 continue; // listed without a key (as in local.settings.sample.json): not reconciled
             }
 
-            var reconcileApp = new TencentReconcileApp { SecretKey = secretKey.Trim() };
-            if (!string.IsNullOrWhiteSpace(app[AppSettingNames.ReconciliationAdminIdentifierKey]))
+            var appDefaults = new TencentReconcileApp();
+            options.TencentApps[app.Key] = new TencentReconcileApp
             {
-                reconcileApp.AdminIdentifier = app[AppSettingNames.ReconciliationAdminIdentifierKey]!.Trim();
-            }
-
-            if (!string.IsNullOrWhiteSpace(app[AppSettingNames.ReconciliationDomainKey]))
-            {
-                reconcileApp.Domain = CheckedUrl(app[AppSettingNames.ReconciliationDomainKey]!.Trim(), $"{setting}:{AppSettingNames.ReconciliationDomainKey}");
-            }
-
-            options.TencentApps[app.Key] = reconcileApp;
+                SecretKey = secretKey.Trim(),
+                AdminIdentifier = SettingValues.Text(app, AppSettingNames.ReconciliationAdminIdentifierKey, appDefaults.AdminIdentifier),
+                Domain = CheckedUrl(SettingValues.Text(app, AppSettingNames.ReconciliationDomainKey, appDefaults.Domain), $"{setting}:{AppSettingNames.ReconciliationDomainKey}"),
+            };
         }
 
         var apiUrl = configuration[AppSettingNames.ReconciliationOpenImApiUrl];
@@ -103,9 +99,7 @@ public static class ReconciliationHosting
             {
                 ApiUrl = CheckedUrl(apiUrl.Trim(), AppSettingNames.ReconciliationOpenImApiUrl),
                 Secret = secret,
-                AdminUserId = string.IsNullOrWhiteSpace(configuration[AppSettingNames.ReconciliationOpenImAdminUserId])
-                    ? "imAdmin"
-                    : configuration[AppSettingNames.ReconciliationOpenImAdminUserId]!.Trim(),
+                AdminUserId = SettingValues.Text(configuration, AppSettingNames.ReconciliationOpenImAdminUserId, new OpenImReconcileApp().AdminUserId),
             };
         }
 
@@ -116,10 +110,9 @@ public static class ReconciliationHosting
     public static CronExpression ReadSchedule(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var text = configuration[AppSettingNames.ReconciliationSchedule];
         try
         {
-            return CronExpression.Parse(string.IsNullOrWhiteSpace(text) ? DefaultSchedule : text.Trim(), CronFormat.IncludeSeconds);
+            return CronExpression.Parse(SettingValues.Text(configuration, AppSettingNames.ReconciliationSchedule, DefaultSchedule), CronFormat.IncludeSeconds);
         }
         catch (CronFormatException ex)
         {

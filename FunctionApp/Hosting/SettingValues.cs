@@ -5,6 +5,13 @@ namespace FunctionApp.Hosting;
 /// <summary>Typed reads of single settings; a malformed value stops startup with the setting named.</summary>
 internal static class SettingValues
 {
+    /// <summary>A text setting, trimmed; absent or blank means <paramref name="fallback"/>.</summary>
+    public static string Text(IConfiguration configuration, string name, string fallback)
+    {
+        var text = configuration[name];
+        return string.IsNullOrWhiteSpace(text) ? fallback : text.Trim();
+    }
+
     /// <summary>A true/false setting (case-insensitive); absent or blank means <paramref name="fallback"/>.</summary>
     public static bool Bool(IConfiguration configuration, string name, bool fallback)
     {
