@@ -362,17 +362,8 @@ public sealed class FakePlatformApi : IAsyncDisposable
     private async Task OpenImTokenAsync(HttpContext context)
     {
         using var body = await ReadJsonAsync(context);
-        var limited = Arrive(new FakeCall("openim", "get_admin_token", OpenImAppId, null, -1));
-        await Task.Delay(AddedLatency);
-        if (limited)
+        if (!await OpenImArrivedAsync(context, new FakeCall("openim", "get_admin_token", OpenImAppId, null, -1)))
         {
-            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            return;
-        }
-
-        if (string.IsNullOrEmpty(context.Request.Headers["operationID"]))
-        {
-            await OpenImErrorAsync(context, 1001, "operationID is empty");
             return;
         }
 
@@ -397,6 +388,29 @@ public sealed class FakePlatformApi : IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// Logs an OpenIM call, waits the added latency and makes the checks every OpenIM API makes first; false when it
+    /// has already answered (429 over the limit, or no operationID).
+    /// </summary>
+    private async Task<bool> OpenImArrivedAsync(HttpContext context, FakeCall call)
+    {
+        var limited = Arrive(call);
+        await Task.Delay(AddedLatency);
+        if (limited)
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            return false;
+        }
+
+        if (string.IsNullOrEmpty(context.Request.Headers["operationID"]))
+        {
+            await OpenImErrorAsync(context, 1001, "operationID is empty");
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>Makes every token issued so far invalid, as a server restart does.</summary>
     public void RevokeOpenImTokens() => _openImTokens.Clear();
 
@@ -417,17 +431,8 @@ public sealed class FakePlatformApi : IAsyncDisposable
         }
 
         var call = new FakeCall("openim", api, OpenImAppId, userId, pageNumber);
-        var limited = Arrive(call);
-        await Task.Delay(AddedLatency);
-        if (limited)
+        if (!await OpenImArrivedAsync(context, call))
         {
-            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            return;
-        }
-
-        if (string.IsNullOrEmpty(context.Request.Headers["operationID"]))
-        {
-            await OpenImErrorAsync(context, 1001, "operationID is empty");
             return;
         }
 
