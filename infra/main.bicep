@@ -3,7 +3,7 @@
 
 targetScope = 'resourceGroup'
 
-import { alwaysReadyType, callbackTokensType, inboundAllowListType, principalTypeType, queueSettingsType, serviceBusSkuType, storageSkuType, tagsType } from 'app/types.bicep'
+import { alwaysReadyType, callbackTokensType, checkedSdkAppid, inboundAllowListType, principalTypeType, queueSettingsType, reconcileAppsType, serviceBusSkuType, storageSkuType, tagsType } from 'app/types.bicep'
 
 // ---------------------------------------------------------------------------------------------------------
 // Parameters
@@ -99,6 +99,37 @@ param openImAppId string = 'openim'
 @maxLength(128)
 param openImCallbackKey string
 
+@description('Optional. Tencent apps to reconcile against the admin REST API: an object mapping each SdkAppid to {"secretKey": "<app secret key>", "adminIdentifier": "administrator", "domain": "console.tim.qq.com"} (adminIdentifier and domain optional; domain is the region\'s API domain, such as adminapisgp.im.qcloud.com). SdkAppids are digits; each secret key becomes the Key Vault secret tencent-reconcile-secret-<SdkAppid>.')
+param tencentReconcileApps reconcileAppsType = {}
+
+@description('Optional. OpenIM API base URL (for example https://openim-api.example.com) for reconciliation; empty: OpenIM is not reconciled.')
+param openImApiUrl string = ''
+
+@description('Optional. OpenIM admin secret (share.secret in OpenIM\'s configuration), required with openImApiUrl; it becomes the Key Vault secret openim-admin-secret.')
+@secure()
+param openImAdminSecret string = ''
+
+@description('Optional. OpenIM admin user id (imAdminUserID in OpenIM\'s configuration).')
+param openImAdminUserId string = 'imAdmin'
+
+@description('Optional. When the scheduled reconciliation runs: NCRONTAB with seconds (second minute hour day month weekday).')
+param reconciliationSchedule string = '0 0 * * * *'
+
+@description('Optional. Users reconciled per app per scheduled run.')
+@minValue(1)
+@maxValue(100000)
+param reconciliationUsersPerRun int = 500
+
+@description('Optional. Users reconciled at once.')
+@minValue(1)
+@maxValue(256)
+param reconciliationConcurrency int = 8
+
+@description('Optional. The platforms\' admin API limit per app, in calls per second (both allow 200); the client stays at 95 % of it.')
+@minValue(1)
+@maxValue(100000)
+param reconciliationCallsPerSecond int = 200
+
 @description('Optional. Largest callback body accepted, in bytes (larger ones get 413).')
 @minValue(1024)
 param callbackMaxBodyBytes int = 1048576
@@ -145,6 +176,23 @@ var effectiveServiceBusSku = vnetEnabled ? 'Premium' : serviceBusSku
 @description('SdkAppids served (not secret: they appear in every callback URL); each token is its own Key Vault secret.')
 var tencentAppIds = objectKeys(tencentCallbackTokens)
 
+@description('SdkAppids reconciled (not secret); each app\'s secret key is its own Key Vault secret, so an id must be digits.')
+var tencentReconcileAppIds = map(objectKeys(tencentReconcileApps), appId => checkedSdkAppid(appId))
+
+@description('The non-secret part of each reconciled Tencent app, defaults filled in; the app module gets this, never the secret keys.')
+var tencentReconcileAccess = toObject(tencentReconcileAppIds, appId => appId, appId => {
+  adminIdentifier: tencentReconcileApps[appId].?adminIdentifier ?? 'administrator'
+  domain: tencentReconcileApps[appId].?domain ?? 'console.tim.qq.com'
+})
+
+@description('OpenIM is reconciled when its API URL is set, and then its admin secret is required.')
+var openImReconcileApiUrl = empty(openImApiUrl) || !empty(openImAdminSecret)
+  ? openImApiUrl
+  : fail('openImAdminSecret (OPENIM_ADMIN_SECRET) is required with openImApiUrl.')
+
+@description('OpenIM is reconciled: the vault holds its admin secret and the app reads it.')
+var openImReconciled = !empty(openImReconcileApiUrl)
+
 @description('Blob container the Flex Consumption plan runs the package from.')
 var deploymentContainerName = 'app-package'
 
@@ -153,6 +201,7 @@ var relationshipTables = [
   'RelationshipEdges'
   'RelationshipEdgesByPeer'
   'RelationshipHistory'
+  'ReconciliationCursors'
 ]
 
 // ---------------------------------------------------------------------------------------------------------
@@ -204,6 +253,9 @@ module keyVault 'app/keyvault.bicep' = {
     privateNetworkOnly: vnetEnabled
     openImCallbackKey: openImCallbackKey
     tencentCallbackTokens: tencentCallbackTokens
+    tencentReconcileApps: tencentReconcileApps
+    openImReconciled: openImReconciled
+    openImAdminSecret: openImAdminSecret
   }
 }
 
@@ -257,6 +309,8 @@ module roles 'app/roles.bicep' = {
     applicationInsightsName: names.applicationInsights
     keyVaultName: names.keyVault
     tencentAppIds: tencentAppIds
+    tencentReconcileAppIds: tencentReconcileAppIds
+    openImReconciled: openImReconciled
     grantQueueManageForScaling: grantQueueManageForScaling
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
@@ -295,6 +349,13 @@ module functionApp 'app/functionapp.bicep' = {
     virtualNetworkSubnetId: network.?outputs.appSubnetId ?? ''
     callbackMaxBodyBytes: callbackMaxBodyBytes
     callbackMaxPairs: callbackMaxPairs
+    tencentReconcileApps: tencentReconcileAccess
+    openImApiUrl: openImReconcileApiUrl
+    openImAdminUserId: openImAdminUserId
+    reconciliationSchedule: reconciliationSchedule
+    reconciliationUsersPerRun: reconciliationUsersPerRun
+    reconciliationConcurrency: reconciliationConcurrency
+    reconciliationCallsPerSecond: reconciliationCallsPerSecond
   }
 }
 
@@ -319,7 +380,7 @@ output DEPLOYMENT_CONTAINER_URL string = storage.outputs.deploymentContainerUrl
 @description('Storage account holding the relationship tables.')
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 
-@description('Key Vault holding the callback secrets (openim-callback-key, tencent-callback-token-<SdkAppid>).')
+@description('Key Vault holding the secrets (openim-callback-key, tencent-callback-token-<SdkAppid>, and for reconciliation openim-admin-secret, tencent-reconcile-secret-<SdkAppid>).')
 output KEY_VAULT_NAME string = keyVault.outputs.name
 
 @description('Service Bus namespace host name.')

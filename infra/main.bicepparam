@@ -40,5 +40,12 @@ param tencentCallbackTokens = json(readEnvironmentVariable('TENCENT_CALLBACK_TOK
 // build stops here, naming it.
 param openImCallbackKey = readEnvironmentVariable('OPENIM_CALLBACK_KEY')
 
+// Reconciliation (README "Reconciliation"), off by default. Tencent: a JSON object mapping each reconciled SdkAppid
+// (digits) to {"secretKey": "...", "domain": "..."} (adminIdentifier and domain optional). OpenIM: its API base URL
+// here, and then its admin secret (share.secret) is required. The secrets go into the Key Vault.
+param tencentReconcileApps = json(readEnvironmentVariable('TENCENT_RECONCILE_APPS', '{}'))
+param openImApiUrl = ''
+param openImAdminSecret = readEnvironmentVariable('OPENIM_ADMIN_SECRET', '')
+
 // Object id of the user or group that may read the tables and the dead-letter queue.
 param operatorPrincipalId = readEnvironmentVariable('OPERATOR_PRINCIPAL_ID', '')

@@ -26,6 +26,13 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
     private static readonly string[] IdentityConnectionChildren =
         ["blobServiceUri", "queueServiceUri", "tableServiceUri", "fullyQualifiedNamespace", "credential", "clientId"];
 
+    /// <summary>The per-app reconciliation settings the template generates, with {0} for the SdkAppid.</summary>
+    private static readonly HashSet<string> ReconcileAppSettingPatterns =
+    [
+        .. new[] { AppSettingNames.ReconciliationSecretKeyKey, AppSettingNames.ReconciliationAdminIdentifierKey, AppSettingNames.ReconciliationDomainKey }
+            .Select(key => $"{FunctionsModeSettings.EnvironmentName(AppSettingNames.ReconciliationTencentApps)}__{{0}}__{key}"),
+    ];
+
     public static TheoryData<string> SettingsFunctionsModeReads() => FunctionsModeSettings.NamesAsTheoryData();
 
     [Theory]
@@ -38,6 +45,13 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
         {
             // One setting per SdkAppid, generated from the secure tencentCallbackTokens parameter.
             Assert.Contains(FunctionsModeSettings.TencentAppTokenPattern, written);
+            return;
+        }
+
+        if (name == AppSettingNames.ReconciliationTencentApps)
+        {
+            // One set per SdkAppid, generated from the secure tencentReconcileApps parameter.
+            Assert.Subset(written, ReconcileAppSettingPatterns);
             return;
         }
 
@@ -57,6 +71,7 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
             !read.Contains(setting)
             && !HostSettings.ContainsKey(setting)
             && setting != FunctionsModeSettings.TencentAppTokenPattern
+            && !ReconcileAppSettingPatterns.Contains(setting)
             && !IsIdentityConnectionChild(setting, connections));
 
         Assert.Empty(unread);
@@ -138,6 +153,42 @@ public sealed partial class CompiledAppSettingsTests(CompiledTemplates templates
         Assert.Equal("[objectKeys(parameters('tencentCallbackTokens'))]", templates.Main.Variable("tencentAppIds").GetString());
         var site = app.Resource("Microsoft.Web/sites").Properties;
         Assert.Equal("[parameters('identityResourceId')]", site.GetProperty("keyVaultReferenceIdentity").GetString());
+    }
+
+    [Fact]
+    public void Reconciliation_secrets_are_key_vault_references_and_the_rest_plain_settings()
+    {
+        var app = templates.Main.Module("functionApp");
+        var settings = WrittenSettings();
+        var reconcileApps = FunctionsModeSettings.EnvironmentName(AppSettingNames.ReconciliationTencentApps);
+
+        // OpenIM's admin secret: a reference when OpenIM is reconciled (its URL set), else empty.
+        Assert.Equal("[variables('openImAdminSecretReference')]", settings[FunctionsModeSettings.EnvironmentName(AppSettingNames.ReconciliationOpenImSecret)]);
+        Assert.Equal(
+            "[if(empty(parameters('openImApiUrl')), '', format('@Microsoft.KeyVault(SecretUri={0}secrets/{1})', parameters('keyVaultUri'), variables('callbackSecretNames').openImAdminSecret))]",
+            app.Variable("openImAdminSecretReference").GetString());
+        Assert.Equal("[variables('openImReconcileApiUrl')]", templates.Main.ModuleArgument("functionApp", "openImApiUrl").GetString());
+
+        // Each reconciled Tencent app's secret key: a reference to its own secret; admin and domain are plain values.
+        Assert.Equal(
+            "[toObject(objectKeys(parameters('tencentReconcileApps')), lambda('appId', format('Reconciliation__Tencent__Apps__{0}__SecretKey', lambdaVariables('appId'))), "
+            + "lambda('appId', format('@Microsoft.KeyVault(SecretUri={0}secrets/{1}{2})', parameters('keyVaultUri'), variables('callbackSecretNames').tencentReconcileSecretKeyPrefix, lambdaVariables('appId'))))]",
+            settings[$"{reconcileApps}__{{0}}__{AppSettingNames.ReconciliationSecretKeyKey}"]);
+        Assert.EndsWith("lambda('app', lambdaVariables('app').value.adminIdentifier))]", settings[$"{reconcileApps}__{{0}}__{AppSettingNames.ReconciliationAdminIdentifierKey}"], StringComparison.Ordinal);
+        Assert.EndsWith("lambda('app', lambdaVariables('app').value.domain))]", settings[$"{reconcileApps}__{{0}}__{AppSettingNames.ReconciliationDomainKey}"], StringComparison.Ordinal);
+
+        // The module gets only the non-secret part of tencentReconcileApps, keyed by the checked SdkAppids, defaults filled in.
+        Assert.Equal("[variables('tencentReconcileAccess')]", templates.Main.ModuleArgument("functionApp", "tencentReconcileApps").GetString());
+        var access = templates.Main.Variable("tencentReconcileAccess").GetString()!;
+        Assert.StartsWith("[toObject(variables('tencentReconcileAppIds'), ", access, StringComparison.Ordinal);
+        Assert.DoesNotContain("secretKey", access, StringComparison.Ordinal);
+        Assert.False(IsSecure(app, app.Parameter("tencentReconcileApps")));
+
+        // The schedule and the limits stay plain settings.
+        Assert.Equal("[parameters('reconciliationSchedule')]", settings[AppSettingNames.ReconciliationSchedule]);
+        Assert.Equal("[string(parameters('reconciliationUsersPerRun'))]", settings[FunctionsModeSettings.EnvironmentName(AppSettingNames.ReconciliationUsersPerRun)]);
+        Assert.Equal("[string(parameters('reconciliationConcurrency'))]", settings[FunctionsModeSettings.EnvironmentName(AppSettingNames.ReconciliationConcurrency)]);
+        Assert.Equal("[parameters('openImAdminUserId')]", settings[FunctionsModeSettings.EnvironmentName(AppSettingNames.ReconciliationOpenImAdminUserId)]);
     }
 
     private static bool IsSecure(ArmTemplate template, JsonElement parameter)

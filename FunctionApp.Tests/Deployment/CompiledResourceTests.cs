@@ -14,6 +14,13 @@ namespace FunctionApp.Tests.Deployment;
 public sealed partial class CompiledResourceTests(CompiledTemplates templates)
 {
     [Fact]
+    public void Reconciliation_schedule_defaults_to_the_apps_own_default()
+    {
+        Assert.Equal(ReconciliationHosting.DefaultSchedule,
+            templates.Main.Parameter("reconciliationSchedule").GetProperty("defaultValue").GetString());
+    }
+
+    [Fact]
     public void Storage_accepts_only_entra_id_over_tls_1_2()
     {
         var storage = templates.Main.Module("storage");
@@ -200,6 +207,8 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
         // Unset, each optional secret falls back to its empty default; set, each lands in its parameter.
         Assert.Empty(templates.Parameters.GetProperty("tencentCallbackTokens").GetProperty("value").EnumerateObject());
         Assert.Equal("", templates.Parameters.GetProperty("operatorPrincipalId").GetProperty("value").GetString());
+        Assert.Empty(templates.Parameters.GetProperty("tencentReconcileApps").GetProperty("value").EnumerateObject());
+        Assert.Equal("", templates.Parameters.GetProperty("openImAdminSecret").GetProperty("value").GetString());
         Assert.Equal(
             CompiledTemplates.SecretVariables[CompiledTemplates.RequiredSecretVariable],
             templates.Parameters.GetProperty("openImCallbackKey").GetProperty("value").GetString());
@@ -211,6 +220,9 @@ public sealed partial class CompiledResourceTests(CompiledTemplates templates)
             tokens.EnumerateObject().ToDictionary(token => token.Name, token => token.Value.GetString()!));
         Assert.Equal(CompiledTemplates.SecretVariables["OPENIM_CALLBACK_KEY"], withSecrets.GetProperty("openImCallbackKey").GetProperty("value").GetString());
         Assert.Equal(CompiledTemplates.SecretVariables["OPERATOR_PRINCIPAL_ID"], withSecrets.GetProperty("operatorPrincipalId").GetProperty("value").GetString());
+        Assert.Equal(CompiledTemplates.SecretVariables["OPENIM_ADMIN_SECRET"], withSecrets.GetProperty("openImAdminSecret").GetProperty("value").GetString());
+        using var reconcileApps = JsonDocument.Parse(CompiledTemplates.SecretVariables["TENCENT_RECONCILE_APPS"]);
+        Assert.True(JsonElement.DeepEquals(reconcileApps.RootElement, withSecrets.GetProperty("tencentReconcileApps").GetProperty("value")));
 
         var deploy = BicepCompilationTests.DeploySection();
         Assert.All(CompiledTemplates.SecretVariables.Keys, variable => Assert.Contains($"{variable}=", deploy, StringComparison.Ordinal));

@@ -43,6 +43,9 @@ public sealed partial class CompiledRoleAssignmentTests(CompiledTemplates templa
             // Each callback secret on its own, never the vault: the OpenIM key, and one per Tencent app's token.
             new("appPrincipalId", "Key Vault Secrets User", Secret, Condition: null),
             new("appPrincipalId", "Key Vault Secrets User", Secret, Condition: null, Loop: "[length(parameters('tencentAppIds'))]"),
+            // The reconciliation secrets the same way: OpenIM's admin secret when OpenIM is reconciled, one per reconciled Tencent app's secret key.
+            new("appPrincipalId", "Key Vault Secrets User", Secret, Condition: "[parameters('openImReconciled')]"),
+            new("appPrincipalId", "Key Vault Secrets User", Secret, Condition: null, Loop: "[length(parameters('tencentReconcileAppIds'))]"),
             // Read-only operator access, only when an operator is named.
             new("operatorPrincipalId", "Storage Table Data Reader", StorageAccount, Condition: "[not(empty(parameters('operatorPrincipalId')))]"),
             new("operatorPrincipalId", "Azure Service Bus Data Receiver", Queue, Condition: "[not(empty(parameters('operatorPrincipalId')))]"),

@@ -19,6 +19,8 @@ public sealed class CompiledTemplates : IAsyncLifetime
     {
         ["TENCENT_CALLBACK_TOKENS"] = """{"1400000001":"sample-token-0001-abcd","1400000002":"sample-token-0002-abcd"}""",
         ["OPENIM_CALLBACK_KEY"] = "sample-openim-key-0123456789",
+        ["TENCENT_RECONCILE_APPS"] = """{"1400000001":{"secretKey":"sample-secret-key-0001","domain":"adminapisgp.im.qcloud.com"}}""",
+        ["OPENIM_ADMIN_SECRET"] = "sample-openim-admin-secret",
         ["OPERATOR_PRINCIPAL_ID"] = "00000000-0000-0000-0000-0000000000aa",
     };
 

@@ -38,6 +38,14 @@ public class DeploymentSettingsTests
             return;
         }
 
+        if (name == AppSettingNames.ReconciliationTencentApps)
+        {
+            // One set of settings per reconciled SdkAppid.
+            Assert.Contains(localNames, local => Regex.IsMatch(
+                local, $"^{environmentName}__[0-9]+__{AppSettingNames.ReconciliationSecretKeyKey}$"));
+            return;
+        }
+
         Assert.Contains(environmentName, localNames);
     }
 
@@ -112,6 +120,7 @@ public class DeploymentSettingsTests
         { "QueryRelationships", "get", "v1/apps/{appId}/users/{userId}/{list:regex(^(friends|blocklist|friend-of|blocked-by)$)}", "function", "" },
         { "QueryHistory", "get", "v1/apps/{appId}/users/{userId}/history", "function", "" },
         { "Health", "get", "health", "anonymous", "" },
+        { "ReconcileUser", "post", "v1/apps/{appId}/users/{userId}/reconcile", "function", "" },
     };
 
     [Theory]
@@ -146,10 +155,21 @@ public class DeploymentSettingsTests
     }
 
     [Fact]
+    public void Scheduled_reconciliation_is_one_timer_trigger_on_the_schedule_setting()
+    {
+        var binding = Assert.Single(Bindings("ReconcileOnSchedule"));
+        Assert.Equal(("timerTrigger", "in", "timer"), (binding.GetProperty("type").GetString(), binding.GetProperty("direction").GetString(), binding.GetProperty("name").GetString()));
+        Assert.Equal($"%{AppSettingNames.ReconciliationSchedule}%", binding.GetProperty("schedule").GetString());
+        Assert.False(binding.GetProperty("runOnStartup").GetBoolean());
+        using var local = DeploymentFiles.Json("local.settings.sample.json");
+        Assert.Equal(ReconciliationHosting.DefaultSchedule, local.RootElement.GetProperty("Values").GetProperty(AppSettingNames.ReconciliationSchedule).GetString());
+    }
+
+    [Fact]
     public void Function_folders_are_exactly_the_five_functions()
     {
         Assert.Equal(
-            ["ApplyRelationshipEvents", "Health", "QueryHistory", "QueryRelationships", "ReceiveCallback"],
+            ["ApplyRelationshipEvents", "Health", "QueryHistory", "QueryRelationships", "ReceiveCallback", "ReconcileOnSchedule", "ReconcileUser"],
             DeploymentFiles.FunctionFolders());
     }
 

@@ -27,6 +27,10 @@ internal static class FunctionsModeSettings
         [AppSettingNames.HttpRequestHeadersTimeoutSeconds] = "standalone only: in Functions mode the host's front end receives the request",
         [AppSettingNames.HttpRequestTimeoutSeconds] = "standalone only: in Functions mode functionTimeout in host.json bounds an invocation",
         [AppSettingNames.CallbacksAllowUnsigned] = "local runs and tests only: a deployment must sign its callbacks, so startup refuses unsigned ones",
+        [AppSettingNames.ReconciliationSecretKeyKey] = "child key of each reconciled Tencent app, checked together with ReconciliationTencentApps",
+        [AppSettingNames.ReconciliationAdminIdentifierKey] = "child key of each reconciled Tencent app, set by Bicep from tencentReconcileApps",
+        [AppSettingNames.ReconciliationDomainKey] = "child key of each reconciled Tencent app, set by Bicep from tencentReconcileApps",
+        [AppSettingNames.ReconciliationStandaloneEnabled] = "standalone only: on Azure the ReconcileOnSchedule timer function runs the schedule",
         [AppSettingNames.BenchmarkBaselineEndpoint] = "benchmark only: bench/run sets it on its own local runs; off by default and never deployed",
     };
 

@@ -21,12 +21,14 @@ public static class ApiEndpoints
         {
             // A function with a trigger other than HTTP is invoked as POST /{FunctionName}.
             endpoints.MapPost("/" + FunctionsInvocationEndpoints.ApplyRelationshipEvents, FunctionsInvocationEndpoints.ApplyRelationshipEventsAsync);
+            endpoints.MapPost("/" + ReconcileEndpoints.ScheduleFunction, ReconcileEndpoints.RunScheduleAsync);
         }
 
         // HTTP-in/HTTP-out functions (ReceiveCallback, the queries, health) are forwarded raw to the same path, so
         // these serve both modes.
         endpoints.MapPost(CallbackRoutePattern, CallbackEndpoint.HandleAsync);
         endpoints.MapGet(QueryRoutePattern, QueryEndpoints.HandleAsync);
+        endpoints.MapPost(ReconcileEndpoints.RoutePattern, ReconcileEndpoints.ReconcileUserAsync);
         endpoints.MapGet(HealthRoute, HealthEndpoint.HandleAsync);
         endpoints.MapFallback(Problems.NotFoundAsync);
         return endpoints;

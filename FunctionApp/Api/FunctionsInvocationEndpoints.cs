@@ -25,7 +25,7 @@ internal static class FunctionsInvocationEndpoints
         var services = context.RequestServices;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(ApiLog.ApplyCategory);
 
-        using var document = await ReadPayloadAsync(context, ApplyRelationshipEvents, logger);
+        using var document = await ReadPayloadAsync(context, ApplyRelationshipEvents, maxBytes: null, logger);
         if (document is null)
         {
             return;
@@ -90,15 +90,16 @@ internal static class FunctionsInvocationEndpoints
     }
 
     /// <summary>
-    /// Parses the invocation body, which is as large as the message the host received (the entity's limit, not the
-    /// server's default request limit); null (and the refusal written) when it is not JSON.
+    /// Parses the invocation body; null (and the refusal written) when it is not JSON or over <paramref name="maxBytes"/>.
+    /// A trigger's payload is as large as the message the host received (the entity's limit, not the server's default
+    /// request limit), so it passes no limit.
     /// </summary>
-    private static async Task<JsonDocument?> ReadPayloadAsync(HttpContext context, string functionName, ILogger logger)
+    internal static async Task<JsonDocument?> ReadPayloadAsync(HttpContext context, string functionName, long? maxBytes, ILogger logger)
     {
         var sizeFeature = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
         {
-            sizeFeature.MaxRequestBodySize = null;
+            sizeFeature.MaxRequestBodySize = maxBytes;
         }
 
         try
@@ -109,18 +110,23 @@ internal static class FunctionsInvocationEndpoints
         {
             await RefuseAsync(context, functionName, $"The invocation payload is not JSON: {ex.Message}", logger);
         }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            ApiLog.InvalidInvocation(logger, functionName, "payload too large");
+            await WriteAsync(context, StatusCodes.Status413PayloadTooLarge, null, [$"The invocation payload is larger than {maxBytes} bytes."]);
+        }
 
         return null;
     }
 
-    private static Task RefuseAsync(HttpContext context, string functionName, string reason, ILogger logger)
+    internal static Task RefuseAsync(HttpContext context, string functionName, string reason, ILogger logger)
     {
         ApiLog.InvalidInvocation(logger, functionName, reason);
         return WriteAsync(context, StatusCodes.Status400BadRequest, null, [$"{functionName}: invalid invocation payload: {reason}"]);
     }
 
     /// <summary>Writes <c>{"Outputs": {...}, "Logs": [...], "ReturnValue": null}</c>.</summary>
-    private static async Task WriteAsync(HttpContext context, int statusCode, Action<Utf8JsonWriter>? writeOutputs, IReadOnlyList<string> logs)
+    internal static async Task WriteAsync(HttpContext context, int statusCode, Action<Utf8JsonWriter>? writeOutputs, IReadOnlyList<string> logs)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))

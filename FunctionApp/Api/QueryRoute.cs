@@ -40,7 +40,7 @@ public sealed record QueryRoute(string AppId, string UserId, QueryView View)
         return new QueryRoute(appId, userId, view);
     }
 
-    private static bool IsLiteral(string segment, string literal) => segment.Equals(literal, StringComparison.OrdinalIgnoreCase);
+    internal static bool IsLiteral(string segment, string literal) => segment.Equals(literal, StringComparison.OrdinalIgnoreCase);
 
     private static QueryView? ViewOf(string segment) => segment.ToUpperInvariant() switch
     {
@@ -52,7 +52,7 @@ public sealed record QueryRoute(string AppId, string UserId, QueryView View)
         _ => null,
     };
 
-    private static bool TryDecodeId(string encoded, string name, out string value, out string? error)
+    internal static bool TryDecodeId(string encoded, string name, out string value, out string? error)
     {
         if (!RawPath.TryDecodeSegment(encoded, out value))
         {

@@ -117,4 +117,46 @@ public static class AppSettingNames
     /// fixed 200, so <c>bench/run</c> can compare the callback endpoints with the same server doing no work.
     /// </summary>
     public const string BenchmarkBaselineEndpoint = "Benchmark:BaselineEndpoint";
+
+    /// <summary>
+    /// Section of Tencent apps reconciled, one child per SdkAppid with <see cref="ReconciliationSecretKeyKey"/>,
+    /// <see cref="ReconciliationAdminIdentifierKey"/> and <see cref="ReconciliationDomainKey"/>.
+    /// </summary>
+    public const string ReconciliationTencentApps = "Reconciliation:Tencent:Apps";
+
+    /// <summary>Child of each reconciled Tencent app: the app's secret key from the Chat console (UserSigs are made from it).</summary>
+    public const string ReconciliationSecretKeyKey = "SecretKey";
+
+    /// <summary>Child of each reconciled Tencent app: the admin account the REST API is called as (default "administrator").</summary>
+    public const string ReconciliationAdminIdentifierKey = "AdminIdentifier";
+
+    /// <summary>Child of each reconciled Tencent app: the region's REST API domain (default console.tim.qq.com).</summary>
+    public const string ReconciliationDomainKey = "Domain";
+
+    /// <summary>The OpenIM API's base URL (for example http://openim-api:10002); empty: OpenIM is not reconciled.</summary>
+    public const string ReconciliationOpenImApiUrl = "Reconciliation:OpenIm:ApiUrl";
+
+    /// <summary>OpenIM's admin secret (<c>share.secret</c>), for <c>/auth/get_admin_token</c>.</summary>
+    public const string ReconciliationOpenImSecret = "Reconciliation:OpenIm:Secret";
+
+    /// <summary>OpenIM admin user id (default "imAdmin").</summary>
+    public const string ReconciliationOpenImAdminUserId = "Reconciliation:OpenIm:AdminUserId";
+
+    /// <summary>
+    /// When the scheduled reconciliation runs: a six-field NCRONTAB expression with seconds (default "0 0 * * * *",
+    /// hourly). One flat name, because the timer function's binding reads it as <c>%ReconciliationSchedule%</c>.
+    /// </summary>
+    public const string ReconciliationSchedule = "ReconciliationSchedule";
+
+    /// <summary>Users reconciled per app per scheduled run (default 500).</summary>
+    public const string ReconciliationUsersPerRun = "Reconciliation:UsersPerRun";
+
+    /// <summary>Users reconciled at once (default 8).</summary>
+    public const string ReconciliationConcurrency = "Reconciliation:Concurrency";
+
+    /// <summary>The platform's admin API limit per app in calls per second (default 200); the client stays at 95 % of it.</summary>
+    public const string ReconciliationCallsPerSecond = "Reconciliation:CallsPerSecond";
+
+    /// <summary>Standalone only: "true" runs the scheduled reconciliation in the background (default "false").</summary>
+    public const string ReconciliationStandaloneEnabled = "Reconciliation:StandaloneEnabled";
 }

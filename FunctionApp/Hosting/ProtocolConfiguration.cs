@@ -39,11 +39,7 @@ public static class ProtocolConfiguration
         tencent.MaxClockSkewSeconds = SettingValues.PositiveInt(configuration, AppSettingNames.TencentMaxClockSkewSeconds, tencent.MaxClockSkewSeconds);
 
         var openIm = new OpenImOptions();
-        var appId = configuration[AppSettingNames.OpenImAppId];
-        if (!string.IsNullOrWhiteSpace(appId))
-        {
-            openIm.AppId = appId.Trim();
-        }
+        openIm.AppId = SettingValues.Text(configuration, AppSettingNames.OpenImAppId, openIm.AppId);
 
         var key = configuration[AppSettingNames.OpenImCallbackKey];
         openIm.CallbackKey = string.IsNullOrWhiteSpace(key) ? null : SettingValues.Secret(AppSettingNames.OpenImCallbackKey, key.Trim());

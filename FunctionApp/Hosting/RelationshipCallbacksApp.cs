@@ -48,7 +48,8 @@ public static class RelationshipCallbacksApp
         builder.Services
             .AddCallbackIngestion(configuration)
             .AddRelationshipStore(configuration, endpoint.Mode)
-            .AddRelationshipQueue(configuration, endpoint.Mode);
+            .AddRelationshipQueue(configuration, endpoint.Mode)
+            .AddReconciliation(configuration, endpoint.Mode);
 
         if (standaloneLimits is not null)
         {

@@ -20,6 +20,9 @@ public static class ResourceNames
     /// <summary>Every event applied, per user, newest first.</summary>
     public const string HistoryTable = TableRelationshipStore.HistoryTableName;
 
+    /// <summary>Where the scheduled reconciliation stands in each app's users.</summary>
+    public const string ReconciliationCursorsTable = Storage.Reconciliation.TableReconcileCursors.TableName;
+
     /// <summary>Every table the app reads or writes.</summary>
-    public static IReadOnlyList<string> Tables { get; } = [EdgesTable, EdgesByPeerTable, HistoryTable];
+    public static IReadOnlyList<string> Tables { get; } = [EdgesTable, EdgesByPeerTable, HistoryTable, ReconciliationCursorsTable];
 }

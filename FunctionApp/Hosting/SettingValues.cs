@@ -5,6 +5,13 @@ namespace FunctionApp.Hosting;
 /// <summary>Typed reads of single settings; a malformed value stops startup with the setting named.</summary>
 internal static class SettingValues
 {
+    /// <summary>A text setting, trimmed; absent or blank means <paramref name="fallback"/>.</summary>
+    public static string Text(IConfiguration configuration, string name, string fallback)
+    {
+        var text = configuration[name];
+        return string.IsNullOrWhiteSpace(text) ? fallback : text.Trim();
+    }
+
     /// <summary>A true/false setting (case-insensitive); absent or blank means <paramref name="fallback"/>.</summary>
     public static bool Bool(IConfiguration configuration, string name, bool fallback)
     {
@@ -23,8 +30,11 @@ internal static class SettingValues
     public static int PositiveInt(IConfiguration configuration, string name, int fallback) =>
         WholeNumber(configuration, name, fallback, minimum: 1);
 
-    /// <summary>A whole number of at least <paramref name="minimum"/>; absent or blank means <paramref name="fallback"/>.</summary>
-    public static int WholeNumber(IConfiguration configuration, string name, int fallback, int minimum)
+    /// <summary>
+    /// A whole number from <paramref name="minimum"/> to <paramref name="maximum"/> (no upper bound by default); absent
+    /// or blank means <paramref name="fallback"/>.
+    /// </summary>
+    public static int WholeNumber(IConfiguration configuration, string name, int fallback, int minimum, int maximum = int.MaxValue)
     {
         var text = configuration[name];
         if (string.IsNullOrWhiteSpace(text))
@@ -32,9 +42,13 @@ internal static class SettingValues
             return fallback;
         }
 
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum
-            ? value
-            : throw new InvalidOperationException($"{name} must be a whole number of at least {minimum}; it is '{text}'.");
+        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum && value <= maximum)
+        {
+            return value;
+        }
+
+        var range = maximum == int.MaxValue ? $"of at least {minimum}" : $"from {minimum} to {maximum}";
+        throw new InvalidOperationException($"{name} must be a whole number {range}; it is '{text}'.");
     }
 
     /// <summary>A duration given in whole seconds, at least <paramref name="minimumSeconds"/>; absent or blank means <paramref name="fallback"/>.</summary>

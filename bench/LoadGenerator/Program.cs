@@ -14,6 +14,7 @@ if (args.Length == 0)
           fuzz        hostile requests; every answer must be a 4xx in the platform's format
           verify      every acknowledged callback is stored exactly once
           queue-count print a queue's approximate message count
+          reconcile   users reconciled per second against the fake platform API, and its call rate
         """);
     return 2;
 }
@@ -39,5 +40,6 @@ return args[0] switch
     "verify" => await StoredOnce.RunAsync(options, cancel.Token),
     "queue-count" => await StorageBaselines.QueueCountAsync(options, cancel.Token),
     "queue-delete" => await StorageBaselines.QueueDeleteAsync(options, cancel.Token),
+    "reconcile" => await Reconcile.RunAsync(options, cancel.Token),
     _ => throw new ArgumentException($"Unknown command '{args[0]}'."),
 };

@@ -1,10 +1,10 @@
 // The Flex Consumption plan and the function app. The app is a custom handler (runtime `custom`): the
 // package holds host.json, the function folders and the self-contained linux-x64 handler the host starts.
-// Every connection is identity-based through the one user-assigned identity, and the callback secrets the IM
-// platforms need are Key Vault references resolved with that identity: no key, token or connection string with a
-// secret is stored in the app's settings.
+// Every connection is identity-based through the one user-assigned identity, and the callback and reconciliation
+// secrets the IM platforms need are Key Vault references resolved with that identity: no key, token or connection
+// string with a secret is stored in the app's settings.
 
-import { alwaysReadyType, callbackSecretNames, inboundAllowListType, tagsType } from 'types.bicep'
+import { alwaysReadyType, callbackSecretNames, inboundAllowListType, reconcileAppAccessType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the function app (globally unique host name).')
 param name string
@@ -64,7 +64,7 @@ param alwaysReady alwaysReadyType
 @description('Required. Inbound access rules (CIDR lists by purpose). When every list is empty the site accepts any caller.')
 param inboundAllowList inboundAllowListType
 
-@description('Required. URI of the Key Vault holding the callback secrets, ending with a slash.')
+@description('Required. URI of the Key Vault holding the callback and reconciliation secrets, ending with a slash.')
 param keyVaultUri string
 
 @description('Optional. SdkAppids of the Tencent apps served; each has its token secret in the vault.')
@@ -78,6 +78,27 @@ param openImAppId string = 'openim'
 
 @description('Optional. Resource id of the subnet the app sends its outbound traffic through (private network); empty: none.')
 param virtualNetworkSubnetId string = ''
+
+@description('Optional. Reconciled Tencent apps per SdkAppid: admin identifier and domain; each app\'s secret key is a secret in the vault.')
+param tencentReconcileApps reconcileAppAccessType = {}
+
+@description('Optional. OpenIM API base URL for reconciliation; empty: OpenIM is not reconciled. Set, the vault holds the admin secret.')
+param openImApiUrl string = ''
+
+@description('Optional. OpenIM admin user id.')
+param openImAdminUserId string = 'imAdmin'
+
+@description('Optional. NCRONTAB schedule (with seconds) of the scheduled reconciliation.')
+param reconciliationSchedule string = '0 0 * * * *'
+
+@description('Optional. Users reconciled per app per scheduled run.')
+param reconciliationUsersPerRun int = 500
+
+@description('Optional. Users reconciled at once.')
+param reconciliationConcurrency int = 8
+
+@description('Optional. The platforms\' admin API limit per app, in calls per second; the client stays at 95 % of it.')
+param reconciliationCallsPerSecond int = 200
 
 @description('Optional. Largest callback body accepted, in bytes.')
 param callbackMaxBodyBytes int = 1048576
@@ -136,6 +157,29 @@ var tencentAppSettings = toObject(
   appId => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.tencentCallbackTokenPrefix}${appId})'
 )
 
+// The OpenIM admin secret, only when OpenIM is reconciled (the vault holds it only then).
+var openImAdminSecretReference = empty(openImApiUrl)
+  ? ''
+  : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.openImAdminSecret})'
+
+// Reconciliation per Tencent app: Reconciliation__Tencent__Apps__<SdkAppid>__{SecretKey,AdminIdentifier,Domain}, the
+// secret key a reference to that app's secret.
+var tencentReconcileSecretKeySettings = toObject(
+  objectKeys(tencentReconcileApps),
+  appId => 'Reconciliation__Tencent__Apps__${appId}__SecretKey',
+  appId => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSecretNames.tencentReconcileSecretKeyPrefix}${appId})'
+)
+var tencentReconcileAdminSettings = toObject(
+  items(tencentReconcileApps),
+  app => 'Reconciliation__Tencent__Apps__${app.key}__AdminIdentifier',
+  app => app.value.adminIdentifier
+)
+var tencentReconcileDomainSettings = toObject(
+  items(tencentReconcileApps),
+  app => 'Reconciliation__Tencent__Apps__${app.key}__Domain',
+  app => app.value.domain
+)
+
 var identityAppSettings = {
   // Host storage (keys, leases, diagnostics) through the identity: shared keys are disabled on the account.
   AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
@@ -169,6 +213,13 @@ var productAppSettings = {
   Redelivery__FirstDelaySeconds: string(redeliveryFirstDelaySeconds)
   Redelivery__MaxDelaySeconds: string(redeliveryMaxDelaySeconds)
   Redelivery__ParkAfterSeconds: string(redeliveryParkAfterSeconds)
+  ReconciliationSchedule: reconciliationSchedule
+  Reconciliation__UsersPerRun: string(reconciliationUsersPerRun)
+  Reconciliation__Concurrency: string(reconciliationConcurrency)
+  Reconciliation__CallsPerSecond: string(reconciliationCallsPerSecond)
+  Reconciliation__OpenIm__ApiUrl: openImApiUrl
+  Reconciliation__OpenIm__Secret: openImAdminSecretReference
+  Reconciliation__OpenIm__AdminUserId: openImAdminUserId
 }
 
 @description('One App Service access restriction that lets a range in.')
@@ -256,7 +307,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(identityAppSettings, productAppSettings, tencentAppSettings)
+  properties: union(
+    identityAppSettings,
+    productAppSettings,
+    tencentAppSettings,
+    tencentReconcileSecretKeySettings,
+    tencentReconcileAdminSettings,
+    tencentReconcileDomainSettings
+  )
 }
 
 // No FTP and no basic-auth publishing: deployments authenticate with Entra ID.

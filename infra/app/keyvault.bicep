@@ -1,8 +1,9 @@
-// Key Vault holding the callback secrets (the OpenIM key and one Tencent token per SdkAppid). The app reads them
+// Key Vault holding the callback secrets (the OpenIM key and one Tencent token per SdkAppid) and the reconciliation
+// secrets (the OpenIM admin secret and one Tencent secret key per reconciled SdkAppid). The app reads them
 // through Key Vault references with its identity, which may read these secrets and nothing else (roles.bicep).
 // Authorization is Azure RBAC only: no access policies, no vault-wide grants.
 
-import { callbackSecretNames, callbackTokensType, tagsType } from 'types.bicep'
+import { callbackSecretNames, callbackTokensType, checkedSdkAppid, reconcileAppsType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the vault (3-24 letters, digits and hyphens, globally unique).')
 @minLength(3)
@@ -26,6 +27,16 @@ param openImCallbackKey string
 
 @description('Optional. Tencent callback token per SdkAppid.')
 param tencentCallbackTokens callbackTokensType = {}
+
+@description('Optional. Admin API access per reconciled Tencent SdkAppid; only each app\'s secretKey is stored.')
+param tencentReconcileApps reconcileAppsType = {}
+
+@description('Optional. OpenIM is reconciled, so its admin secret is stored.')
+param openImReconciled bool = false
+
+@description('Optional. OpenIM admin secret (share.secret) for reconciliation, required when openImReconciled.')
+@secure()
+param openImAdminSecret string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -71,6 +82,26 @@ resource tencentCallbackTokenSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-
     properties: {
       value: app.value
       contentType: 'Tencent Cloud Chat callback token of SdkAppid ${app.key}'
+    }
+  }
+]
+
+resource openImAdminSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (openImReconciled) {
+  parent: vault
+  name: callbackSecretNames.openImAdminSecret
+  properties: {
+    value: openImAdminSecret
+    contentType: 'OpenIM admin secret (share.secret), for reconciliation'
+  }
+}
+
+resource tencentReconcileSecretKeySecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [
+  for app in items(tencentReconcileApps): {
+    parent: vault
+    name: '${callbackSecretNames.tencentReconcileSecretKeyPrefix}${checkedSdkAppid(app.key)}'
+    properties: {
+      value: app.value.secretKey
+      contentType: 'Tencent Cloud Chat secret key of SdkAppid ${app.key}, for reconciliation'
     }
   }
 ]

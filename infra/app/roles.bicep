@@ -18,11 +18,17 @@ param queueName string
 @description('Required. Name of the Application Insights component.')
 param applicationInsightsName string
 
-@description('Required. Name of the Key Vault holding the callback secrets.')
+@description('Required. Name of the Key Vault holding the callback and reconciliation secrets.')
 param keyVaultName string
 
 @description('Required. SdkAppids of the Tencent apps served, one token secret each.')
 param tencentAppIds string[]
+
+@description('Optional. SdkAppids of the Tencent apps reconciled, one secret-key secret each.')
+param tencentReconcileAppIds string[] = []
+
+@description('Optional. OpenIM is reconciled, so the vault holds its admin secret.')
+param openImReconciled bool = false
 
 @description('Optional. Also grant Azure Service Bus Data Owner on the queue (not the namespace). The Functions scale controller needs the Manage right to read the queue length; without it, scaling sees only whether a message is waiting.')
 param grantQueueManageForScaling bool = true
@@ -67,12 +73,23 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   resource openImCallbackKey 'secrets' existing = {
     name: callbackSecretNames.openImCallbackKey
   }
+
+  resource openImAdminSecret 'secrets' existing = {
+    name: callbackSecretNames.openImAdminSecret
+  }
 }
 
 resource tencentCallbackTokens 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = [
   for appId in tencentAppIds: {
     parent: keyVault
     name: '${callbackSecretNames.tencentCallbackTokenPrefix}${appId}'
+  }
+]
+
+resource tencentReconcileSecretKeys 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = [
+  for appId in tencentReconcileAppIds: {
+    parent: keyVault
+    name: '${callbackSecretNames.tencentReconcileSecretKeyPrefix}${appId}'
   }
 ]
 
@@ -157,6 +174,29 @@ resource appTencentTokenReaders 'Microsoft.Authorization/roleAssignments@2022-04
   for (appId, i) in tencentAppIds: {
     name: guid(tencentCallbackTokens[i].id, appPrincipalId, roles.keyVaultSecretsUser)
     scope: tencentCallbackTokens[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+// The reconciliation secrets likewise, each on its own.
+resource appOpenImAdminSecretReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (openImReconciled) {
+  name: guid(keyVault::openImAdminSecret.id, appPrincipalId, roles.keyVaultSecretsUser)
+  scope: keyVault::openImAdminSecret
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appTencentReconcileSecretKeyReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (appId, i) in tencentReconcileAppIds: {
+    name: guid(tencentReconcileSecretKeys[i].id, appPrincipalId, roles.keyVaultSecretsUser)
+    scope: tencentReconcileSecretKeys[i]
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
       principalId: appPrincipalId

@@ -16,6 +16,39 @@ type callbackTokensType = {
 }
 
 @export()
+@description('Admin API access of one reconciled Tencent app.')
+type reconcileAppType = {
+  @description('The app\'s secret key from the Chat console, used to sign the admin UserSig.')
+  @minLength(1)
+  secretKey: string
+
+  @description('App admin the REST API is called as; default administrator.')
+  adminIdentifier: string?
+
+  @description('The region\'s admin API domain, such as adminapisgp.im.qcloud.com; default console.tim.qq.com.')
+  domain: string?
+}
+
+@export()
+@secure()
+@description('Tencent apps to reconcile per SdkAppid, for example {"1400000001": {"secretKey": "<secret key>"}}.')
+type reconcileAppsType = {
+  *: reconcileAppType
+}
+
+@export()
+@description('The non-secret part of each reconciled Tencent app, per SdkAppid: its secret key stays in the Key Vault.')
+type reconcileAppAccessType = {
+  *: {
+    @description('App admin the REST API is called as.')
+    adminIdentifier: string
+
+    @description('The region\'s admin API domain.')
+    domain: string
+  }
+}
+
+@export()
 @description('Always-ready (pre-warmed) instances per Flex Consumption scale group. 0 lets the group scale to zero.')
 type alwaysReadyType = {
   @description('Instances kept for the HTTP group: callbacks, queries and health. 1 avoids a cold start on the first callback (Tencent waits 2 s).')
@@ -74,8 +107,20 @@ type storageSkuType = 'Standard_LRS' | 'Standard_ZRS' | 'Standard_GRS' | 'Standa
 type principalTypeType = 'User' | 'Group' | 'ServicePrincipal'
 
 @export()
-@description('Names of the Key Vault secrets holding the callback secrets; a Tencent token\'s secret is the prefix and its SdkAppid.')
+@description('Names of the Key Vault secrets the app reads: the callback secrets and the reconciliation secrets. A per-app secret is the prefix and its SdkAppid.')
 var callbackSecretNames = {
   openImCallbackKey: 'openim-callback-key'
   tencentCallbackTokenPrefix: 'tencent-callback-token-'
+  openImAdminSecret: 'openim-admin-secret'
+  tencentReconcileSecretKeyPrefix: 'tencent-reconcile-secret-'
 }
+
+@export()
+@description('Whether an id is a Tencent SdkAppid: digits only, so it is safe in a Key Vault secret name (letters, digits and dashes only) and in an app setting name.')
+func isSdkAppid(appId string) bool =>
+  !empty(appId) && empty(reduce(range(0, 10), appId, (rest, digit) => replace(rest, string(digit), '')))
+
+@export()
+@description('appId when it is a Tencent SdkAppid; anything else stops the deployment, naming it.')
+func checkedSdkAppid(appId string) string =>
+  isSdkAppid(appId) ? appId : fail('A Tencent SdkAppid is digits only: \'${appId}\' is not one.')
