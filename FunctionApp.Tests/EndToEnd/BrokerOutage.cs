@@ -6,18 +6,25 @@ using static FunctionApp.Tests.EndToEnd.EndToEnd;
 
 namespace FunctionApp.Tests.EndToEnd;
 
-/// <summary>A Service Bus outage as the callback route meets it, in either mode.</summary>
+/// <summary>A Service Bus outage as the callback route meets it, in either mode, on a broker of the test's own.</summary>
 internal static class BrokerOutage
 {
+    public const string Owner = "outage-owner";
+    public static readonly string[] Peers = ["before-peer", "outage-peer"];
+
     /// <summary>
-    /// With the broker refusing connections, then stalling them, a Tencent callback gets Tencent's failure answer, not
-    /// its OK, within the enqueue deadline (plus what a loaded machine adds), and nothing reaches the queue. Leaves the
-    /// broker online again.
+    /// A callback is acknowledged before the outage. Then, with the broker refusing connections and then stalling them,
+    /// a Tencent callback gets Tencent's failure answer, not its OK, within the enqueue deadline (plus what a loaded
+    /// machine adds), and nothing reaches the queue. The broker comes back and Tencent's retry is acknowledged.
     /// </summary>
-    public static async Task ExpectFailureAnswersAsync(
-        ServiceBusBroker broker, BrokerQueue queue, HttpClient client, string appId, byte[] body, ITestOutputHelper output)
+    public static async Task AcknowledgeAroundAnOutageAsync(
+        ServiceBusBroker broker, BrokerQueue queue, HttpClient client, string appId, ITestOutputHelper output)
     {
+        var (_, before) = await PostTencentAsync(client, appId, "Sns.CallbackFriendAdd", Utf8(TencentFriendAdd(Owner, [Peers[0]])));
+        Assert.Contains("\"ActionStatus\":\"OK\"", before, StringComparison.Ordinal);
         var sentBefore = queue.TotalSent;
+        var body = Utf8(TencentFriendAdd(Owner, [Peers[1]]));
+
         foreach (var outage in new[] { BrokerAvailability.Refusing, BrokerAvailability.Stalled })
         {
             broker.SetAvailability(outage);
@@ -32,13 +39,20 @@ internal static class BrokerOutage
 
         Assert.Equal(sentBefore, queue.TotalSent);
         broker.SetAvailability(BrokerAvailability.Online);
-    }
 
-    /// <summary>Tencent sends the callback again until it gets OK.</summary>
-    public static Task RetryUntilAcknowledgedAsync(HttpClient client, string appId, byte[] body) =>
-        EventuallyAsync("the retry after the outage is acknowledged", async () =>
+        // Tencent sends the callback again until it gets OK.
+        await EventuallyAsync("the retry after the outage is acknowledged", async () =>
         {
             var (_, answer) = await PostTencentAsync(client, appId, "Sns.CallbackFriendAdd", body);
             return answer.Contains("\"ActionStatus\":\"OK\"", StringComparison.Ordinal);
         });
+    }
+
+    /// <summary>Both acknowledged callbacks applied, each message completed once, nothing dead-lettered.</summary>
+    public static async Task ExpectEverythingAppliedAsync(BrokerQueue queue, HttpClient client, string appId)
+    {
+        await ExpectUsersAsync(client, appId, Owner, "friends", Peers);
+        await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0, TimeSpan.FromSeconds(10));
+        Assert.Equal((2, 0), (queue.CompletedCount, queue.DeadLetterMessageCount));
+    }
 }

@@ -60,14 +60,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ServiceBusBrokerF
     {
         var queue = bus.CreateQueue(lockDuration: ShortLock, duplicateDetectionWindow: TimeSpan.FromMinutes(10));
         var port = AppProcess.FreePort();
-        (string, string)[] settings =
-        [
-            ("PORT", port.ToString(CultureInfo.InvariantCulture)),
-            ("RelationshipStorage", azurite.ConnectionString),
-            ("ServiceBusConnection", bus.Broker.ConnectionString),
-            ("RelationshipEventsQueue", queue.Name),
-            ($"Tencent__Apps__{_appId}__CallbackToken", ""),
-        ];
+        var settings = ServiceBusSettings("PORT", port, queue.Name);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
         // The drain runs while the callbacks arrive: the kill finds batches applied, locked mid-apply and waiting.
@@ -87,14 +80,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ServiceBusBrokerF
     {
         var queue = bus.CreateQueue(duplicateDetectionWindow: TimeSpan.FromMinutes(10));
         var port = AppProcess.FreePort();
-        (string, string)[] settings =
-        [
-            ("FUNCTIONS_CUSTOMHANDLER_PORT", port.ToString(CultureInfo.InvariantCulture)),
-            ("RelationshipStorage", azurite.ConnectionString),
-            ("ServiceBusConnection", bus.Broker.ConnectionString),
-            ("RelationshipEventsQueue", queue.Name),
-            ($"Tencent__Apps__{_appId}__CallbackToken", ""),
-        ];
+        var settings = ServiceBusSettings("FUNCTIONS_CUSTOMHANDLER_PORT", port, queue.Name);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
         // Acknowledged means sent: every part is on the queue before the handler dies.
@@ -113,6 +99,16 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ServiceBusBrokerF
 
         Assert.Equal((Callbacks, 0), (queue.CompletedCount, queue.DeadLetterMessageCount));
     }
+
+    /// <summary>The app on the class's broker, listening on <paramref name="port"/> in the mode <paramref name="portSetting"/> chooses.</summary>
+    private (string, string)[] ServiceBusSettings(string portSetting, int port, string queueName) =>
+    [
+        (portSetting, port.ToString(CultureInfo.InvariantCulture)),
+        ("RelationshipStorage", azurite.ConnectionString),
+        ("ServiceBusConnection", bus.Broker.ConnectionString),
+        ("RelationshipEventsQueue", queueName),
+        ($"Tencent__Apps__{_appId}__CallbackToken", ""),
+    ];
 
     /// <summary>Starts the app, has every callback acknowledged (8 at a time), and kills the app right after the last.</summary>
     private async Task AcknowledgeThenKillAsync((string, string)[] settings, HttpClient client)

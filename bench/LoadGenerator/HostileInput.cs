@@ -49,6 +49,12 @@ internal static class HostileInput
         var cases = platform == "tencent" ? TencentCases(appId, token) : OpenImCases(openImKey);
 
         var storage = options.Get("storage");
+        if (storage is not null)
+        {
+            // What an earlier run acknowledged (its liveness check) is applied first, so only this run can change the counts.
+            await WaitUntilDrainedAsync(BenchQueues.Get(storage, options.Required("queue")), cancellationToken);
+        }
+
         var before = storage is null ? default : await CountStoredAsync(storage, options.Required("queue"), cancellationToken);
         var brokerStatus = options.Get("broker-status");
         var brokerQueue = brokerStatus is null ? null : options.Required("broker-queue");
@@ -428,6 +434,15 @@ internal static class HostileInput
             "openim");
 
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";
+
+    private static async Task WaitUntilDrainedAsync(Azure.Storage.Queues.QueueClient queue, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (await BenchQueues.ApproximateCountAsync(queue, cancellationToken) > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, cancellationToken);
+        }
+    }
 
     private static async Task<(long Queued, long History)> CountStoredAsync(string connectionString, string queueName, CancellationToken cancellationToken)
     {
