@@ -96,7 +96,7 @@ for part in "${parts[@]}"; do
   storage-outage)
     # The tests find Azurite and the handler from their own output folder, so they build in the repository's.
     outage_seconds="${STORAGE_OUTAGE_SECONDS:-180}"
-    log "storage-outage: Azurite stopped for $outage_seconds s under load in each of the three deliveries (at once)..."
+    log "storage-outage: Azurite stopped for $outage_seconds s under load in each of the three deliveries, one after the other..."
     RELIABILITY_OUTAGE_SECONDS="$outage_seconds" dotnet test FunctionApp.Tests/FunctionApp.Tests.csproj -c Release --nologo \
       -p:UseSharedCompilation=false -nodeReuse:false --filter "FullyQualifiedName~StorageOutageTests" \
       --logger "console;verbosity=detailed" >"$work/storage-outage.log" 2>&1 || { failed=1; grep -E "Failed|Error Message" -A3 "$work/storage-outage.log" >&2 || true; }

@@ -9,7 +9,8 @@ namespace FunctionApp.Messaging;
 /// (<see cref="RelationshipBatchJson"/>), so no character of the batch needs XML escaping. The queue clients keep the
 /// SDK's <c>QueueMessageEncoding.None</c> and this codec does the base64 itself: the text on the wire is the same as
 /// with <c>QueueMessageEncoding.Base64</c>, but a message that is not base64 is still received, and so reaches the
-/// poison queue, instead of failing the whole receive in the SDK's decoder.
+/// poison queue, instead of failing the whole receive in the SDK's decoder. A message the drain redelivers after a
+/// store failure carries its <see cref="RedeliveryState"/> in front of that text (<see cref="RedeliveryPrefix"/>).
 /// </summary>
 public static class RelationshipQueueMessage
 {
