@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Azure.Messaging.ServiceBus;
+using FunctionApp.Core;
 using FunctionApp.Hosting;
 using FunctionApp.Messaging.Redrive;
 using FunctionApp.Tests.ServiceBus;
@@ -18,7 +19,7 @@ public sealed class DeadLetterRedriveTests(ServiceBusBrokerFixture bus) : IClass
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
     [Fact]
-    public async Task Moves_dead_letters_back_onto_the_queue_keeping_body_message_id_and_properties()
+    public async Task Moves_dead_letters_back_onto_the_queue_keeping_body_message_id_and_properties_but_not_the_retry_state()
     {
         await using var queue = bus.OpenQueue();
         await DeadLetterAsync(queue, 3);
@@ -38,6 +39,10 @@ public sealed class DeadLetterRedriveTests(ServiceBusBrokerFixture bus) : IClass
             Assert.Equal("{\"batch\":\"" + message.MessageId + "\"}", message.Body.ToString());
             Assert.Equal("application/json", message.ContentType);
             Assert.Equal("kept", message.ApplicationProperties["origin"]);
+            // Its retries start afresh (kept, the old first failure would park it again at once), under the same chain id.
+            Assert.False(message.ApplicationProperties.ContainsKey(RedeliveryState.GenerationProperty));
+            Assert.False(message.ApplicationProperties.ContainsKey(RedeliveryState.FirstFailedAtProperty));
+            Assert.Equal("batch-" + message.MessageId[2..] + "-1", message.ApplicationProperties[RedeliveryState.OriginalMessageIdProperty]);
             // The broker's dead-letter facts stay behind: on the queue it is an ordinary message again.
             Assert.Null(message.DeadLetterReason);
             Assert.False(message.ApplicationProperties.ContainsKey("DeadLetterErrorDescription"));
@@ -275,7 +280,14 @@ public sealed class DeadLetterRedriveTests(ServiceBusBrokerFixture bus) : IClass
         {
             MessageId = $"m-{i}",
             ContentType = "application/json",
-            ApplicationProperties = { ["origin"] = "kept" },
+            ApplicationProperties =
+            {
+                ["origin"] = "kept",
+                // A batch parked after its retry period carries its redelivery state.
+                [RedeliveryState.GenerationProperty] = "12",
+                [RedeliveryState.FirstFailedAtProperty] = "2026-01-01T00:00:00.0000000+00:00",
+                [RedeliveryState.OriginalMessageIdProperty] = $"batch-{i}-1",
+            },
         }).ToList();
         foreach (var chunk in messages.Chunk(100))
         {

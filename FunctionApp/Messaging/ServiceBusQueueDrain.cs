@@ -47,7 +47,13 @@ public sealed class ServiceBusQueueDrain : IHostedService, IAsyncDisposable
             MaxAutoLockRenewalDuration = options.MaxLockRenewal,
         });
         _processor.ProcessMessageAsync += SettleAsync;
-        _processor.ProcessErrorAsync += _ => Task.CompletedTask;
+        // The processor retries on its own; these are its receive, renewal and settle failures, which an operator
+        // needs to see (a broker outage, a lost lock).
+        _processor.ProcessErrorAsync += args =>
+        {
+            ServiceBusDrainLog.ProcessorError(_logger, args.ErrorSource.ToString(), LogValue.Escape(args.EntityPath), args.Exception);
+            return Task.CompletedTask;
+        };
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => _processor.StartProcessingAsync(cancellationToken);
@@ -123,6 +129,9 @@ internal static partial class ServiceBusDrainLog
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning,
         Message = "The redelivery of message {MessageId} could not be scheduled; it is abandoned, so Service Bus delivers it again at once")]
     public static partial void RedeliveryNotScheduled(ILogger logger, string? messageId, Exception exception);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "The Service Bus drain's {ErrorSource} failed on {EntityPath}; the processor retries")]
+    public static partial void ProcessorError(ILogger logger, string errorSource, string? entityPath, Exception exception);
 }
 
 /// <summary>How the Service Bus drain receives; the same defaults as host.json gives the trigger on Azure.</summary>

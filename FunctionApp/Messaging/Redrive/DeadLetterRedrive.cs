@@ -142,12 +142,25 @@ public sealed class DeadLetterRedrive(ServiceBusClient client, string queueName,
         return report.Finish(cancellationToken.IsCancellationRequested);
     }
 
+    /// <summary>
+    /// The copy to send: a batch parked after its retry period carries its redelivery state, and kept, that state would
+    /// park it again at its next failure. Dropped, its retries start afresh; the original id stays, so later copies
+    /// keep their ids derived from it.
+    /// </summary>
+    internal static ServiceBusMessage Afresh(ServiceBusReceivedMessage message)
+    {
+        var copy = new ServiceBusMessage(message);
+        copy.ApplicationProperties.Remove(RedeliveryState.GenerationProperty);
+        copy.ApplicationProperties.Remove(RedeliveryState.FirstFailedAtProperty);
+        return copy;
+    }
+
     /// <summary>Send, then complete; each with no cancellation, so an interruption never falls between the two by choice.</summary>
     private static async Task<bool> MoveOneAsync(ServiceBusReceiver receiver, ServiceBusSender sender, ServiceBusReceivedMessage message, RedriveReport report)
     {
         try
         {
-            await sender.SendMessageAsync(new ServiceBusMessage(message), CancellationToken.None).ConfigureAwait(false);
+            await sender.SendMessageAsync(Afresh(message), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ServiceBusException or TimeoutException or InvalidOperationException)
         {
