@@ -17,11 +17,17 @@ internal static class BrokerOutage
     /// a Tencent callback gets Tencent's failure answer, not its OK, within the enqueue deadline (plus what a loaded
     /// machine adds), and nothing reaches the queue. The broker comes back and Tencent's retry is acknowledged.
     /// </summary>
+    /// <param name="beforeOutage">Runs once the first callback is acknowledged, before the outage starts.</param>
     public static async Task AcknowledgeAroundAnOutageAsync(
-        ServiceBusBroker broker, BrokerQueue queue, HttpClient client, string appId, ITestOutputHelper output)
+        ServiceBusBroker broker, BrokerQueue queue, HttpClient client, string appId, ITestOutputHelper output, Func<Task>? beforeOutage = null)
     {
         var (_, before) = await PostTencentAsync(client, appId, "Sns.CallbackFriendAdd", Utf8(TencentFriendAdd(Owner, [Peers[0]])));
         Assert.Contains("\"ActionStatus\":\"OK\"", before, StringComparison.Ordinal);
+        if (beforeOutage is not null)
+        {
+            await beforeOutage();
+        }
+
         var sentBefore = queue.TotalSent;
         var body = Utf8(TencentFriendAdd(Owner, [Peers[1]]));
 
@@ -48,11 +54,14 @@ internal static class BrokerOutage
         });
     }
 
-    /// <summary>Both acknowledged callbacks applied, each message completed once, nothing dead-lettered.</summary>
+    /// <summary>
+    /// Both acknowledged callbacks applied, each message completed once, nothing dead-lettered. A message whose lock the
+    /// outage broke comes back when its lock expires, so this waits for a lock of the queue's duration.
+    /// </summary>
     public static async Task ExpectEverythingAppliedAsync(BrokerQueue queue, HttpClient client, string appId)
     {
         await ExpectUsersAsync(client, appId, Owner, "friends", Peers);
-        await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0, TimeSpan.FromSeconds(10));
+        await queue.WaitUntilAsync(q => q.ActiveMessageCount == 0, queue.LockDuration + TimeSpan.FromSeconds(10));
         Assert.Equal((2, 0), (queue.CompletedCount, queue.DeadLetterMessageCount));
     }
 }
