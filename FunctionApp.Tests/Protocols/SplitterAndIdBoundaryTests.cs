@@ -82,6 +82,24 @@ public class SplitterAndIdBoundaryTests
     }
 
     [Fact]
+    public void The_size_bound_holds_for_hundreds_of_one_and_two_letter_attribute_names()
+    {
+        var letters = Enumerable.Range('a', 26).Select(c => ((char)c).ToString());
+        var names = letters.Concat(letters.SelectMany(first => letters, (first, second) => first + second));
+        var batch = new RelationshipBatch(1, "b", 1, 1, Source,
+            [new RelationshipEvent("e", RelationshipKind.Friend, RelationshipAction.Added, "o", "p", ReceivedAt, names.ToDictionary(n => n, _ => ""))]);
+        Assert.True(BatchSplitter.MaxSerializedBytes(batch) >= Size(batch));
+    }
+
+    [Fact]
+    public void The_ingestor_needs_options_and_callbacks()
+    {
+        Assert.Throws<ArgumentNullException>(() => new CallbackIngestor(null!));
+        Assert.Throws<ArgumentNullException>(() => Ingestor().Ingest(null!));
+        Assert.Throws<ArgumentNullException>(() => Ingestor().RefuseBeforeBody(null!));
+    }
+
+    [Fact]
     public void Splitting_needs_events()
     {
         Assert.Throws<ArgumentNullException>(() => BatchSplitter.Split("batch", Source, null!, 1000));
@@ -95,6 +113,11 @@ public class SplitterAndIdBoundaryTests
         var shifted = new EventIds("tencent", "a", "bc", "k", "{}"u8, ReceivedAt);
         Assert.NotEqual(one.BatchId(), shifted.BatchId());
         Assert.NotEqual(one.EventId(0), shifted.EventId(0));
+
+        // Only the lengths tell these apart: with any fixed separator (four zero bytes, say) they would read the same.
+        var zeros = new string('\0', 4);
+        Assert.NotEqual(new EventIds("tencent", $"a{zeros}b", "c", "k", "{}"u8, ReceivedAt).BatchId(),
+            new EventIds("tencent", "a", $"b{zeros}c", "k", "{}"u8, ReceivedAt).BatchId());
     }
 
     [Fact]

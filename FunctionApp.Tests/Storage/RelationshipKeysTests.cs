@@ -115,7 +115,7 @@ public class RelationshipKeysTests
     [Fact]
     public void Null_ids_and_keys_are_refused()
     {
-        Assert.Throws<ArgumentNullException>(() => RelationshipKeys.Escape(null!));
-        Assert.Throws<ArgumentNullException>(() => RelationshipKeys.Unescape(null!));
+        Assert.Equal("id", Assert.Throws<ArgumentNullException>(() => RelationshipKeys.Escape(null!)).ParamName);
+        Assert.Equal("key", Assert.Throws<ArgumentNullException>(() => RelationshipKeys.Unescape(null!)).ParamName);
     }
 }
