@@ -32,9 +32,6 @@ public enum CallbackProblemKind
 /// <summary>Thrown while reading a callback; the ingestor turns it into the platform's error answer.</summary>
 public sealed class CallbackRejectedException : Exception
 {
-    public CallbackRejectedException() : this(CallbackProblemKind.MalformedJson, "The callback was refused.") { }
-    public CallbackRejectedException(string message) : this(CallbackProblemKind.MalformedJson, message) { }
-    public CallbackRejectedException(string message, Exception innerException) : base(message, innerException) => Kind = CallbackProblemKind.MalformedJson;
     public CallbackRejectedException(CallbackProblemKind kind, string message) : base(message) => Kind = kind;
     public CallbackRejectedException(CallbackProblemKind kind, string message, Exception innerException) : base(message, innerException) => Kind = kind;
 
