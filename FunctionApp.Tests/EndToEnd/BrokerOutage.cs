@@ -47,11 +47,7 @@ internal static class BrokerOutage
         broker.SetAvailability(BrokerAvailability.Online);
 
         // Tencent sends the callback again until it gets OK.
-        await EventuallyAsync("the retry after the outage is acknowledged", async () =>
-        {
-            var (_, answer) = await PostTencentAsync(client, appId, "Sns.CallbackFriendAdd", body);
-            return answer.Contains("\"ActionStatus\":\"OK\"", StringComparison.Ordinal);
-        });
+        await PostTencentUntilAcknowledgedAsync(client, appId, "Sns.CallbackFriendAdd", body);
     }
 
     /// <summary>

@@ -77,6 +77,24 @@ internal static class EndToEnd
         }
     }
 
+    /// <summary>
+    /// Tencent's retry: the same callback sent again after each failure answer until it is acknowledged. Any answer
+    /// other than Tencent's OK or FAIL fails at once.
+    /// </summary>
+    public static Task PostTencentUntilAcknowledgedAsync(HttpClient client, string appId, string command, byte[] body, TimeSpan? timeout = null) =>
+        EventuallyAsync($"{command} acknowledged after its failure answers", async () =>
+        {
+            var (status, answer) = await PostTencentAsync(client, appId, command, body);
+            if (answer.Contains("\"ActionStatus\":\"OK\"", StringComparison.Ordinal))
+            {
+                Assert.Equal(HttpStatusCode.OK, status);
+                return true;
+            }
+
+            Assert.True(answer.Contains("\"ActionStatus\":\"FAIL\"", StringComparison.Ordinal), $"{(int)status} {answer}");
+            return false;
+        }, timeout);
+
     /// <summary>Waits until an edge list is exactly <paramref name="expected"/>.</summary>
     public static Task ExpectUsersAsync(HttpClient client, string appId, string userId, string view, params string[] expected)
     {
