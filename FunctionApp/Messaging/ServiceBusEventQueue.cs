@@ -109,9 +109,8 @@ public sealed class ServiceBusEventQueue : IRelationshipEventQueue, IBatchRedeli
                 return;
             }
 
-            await PackAsync(batches, packed, deadline.Token).ConfigureAwait(false);
-            var sends = packed.Select(batch => _sender.SendMessagesAsync(batch, deadline.Token));
-            await Task.WhenAll(sends).WaitAsync(MaxEnqueueTime, deadline.Token).ConfigureAwait(false);
+            // One wait around packing and sending: packing asks the link for a batch, which an outage can hold too.
+            await PackAndSendAsync(batches, packed, deadline.Token).WaitAsync(MaxEnqueueTime, deadline.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
@@ -125,6 +124,12 @@ public sealed class ServiceBusEventQueue : IRelationshipEventQueue, IBatchRedeli
                 batch.Dispose();
             }
         }
+    }
+
+    private async Task PackAndSendAsync(IReadOnlyList<RelationshipBatch> batches, List<ServiceBusMessageBatch> packed, CancellationToken cancellationToken)
+    {
+        await PackAsync(batches, packed, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(packed.Select(batch => _sender.SendMessagesAsync(batch, cancellationToken))).ConfigureAwait(false);
     }
 
     /// <summary>Fills as few message batches as the entity's size allows, in part order.</summary>
